@@ -1,0 +1,85 @@
+"""A small WSGI application base in the style of werkzeug's `shortly` example.
+
+A `Map` of `Rule`s routes each request to an `on_<endpoint>` method found on one of the
+handler objects; the vendor supplies `render_error`, which turns any exception it knows
+(its own, the core's, `ParseError`, `RateLimited`, routing errors) into its own body.
+A handler object may define its own `render_error(request, exc)`, tried first for its
+endpoints (the control plane does, so its errors look the same on every vendor).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.routing import Map
+from werkzeug.wrappers import Request, Response
+
+from fakeservers._http.cors import add_cors_headers, preflight_response
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["BaseApp", "ErrorRenderer", "Handler", "json_response"]
+
+Handler = Callable[..., Response]
+ErrorRenderer = Callable[[Request, Exception], Response | None]
+"""Returns the vendor's response for an exception, or None to let it propagate (a bug)."""
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Serialize `body` compactly as UTF-8 JSON."""
+    payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return Response(payload, status=status, headers=headers, mimetype="application/json")
+
+
+class BaseApp:
+    """Routes with `url_map`, dispatches to `on_<endpoint>(request, **values)`, adds CORS."""
+
+    def __init__(
+        self, url_map: Map, handlers: Iterable[object], render_error: ErrorRenderer
+    ) -> None:
+        self.url_map = url_map
+        self.render_error = render_error
+        self.handlers: dict[str, Handler] = {}
+        self.renderers: dict[str, ErrorRenderer] = {}
+        for handler in handlers:
+            own_renderer = getattr(handler, "render_error", None)
+            for attr in dir(handler):
+                if attr.startswith("on_"):
+                    self.handlers[attr[3:]] = getattr(handler, attr)
+                    if own_renderer is not None:
+                        self.renderers[attr[3:]] = own_renderer
+        missing = {rule.endpoint for rule in url_map.iter_rules()} - self.handlers.keys()
+        if missing:
+            raise TypeError(f"no on_<endpoint> handler for {sorted(missing)}")
+
+    def dispatch_request(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        endpoint = None
+        try:
+            if request.method == "OPTIONS" and (methods := adapter.allowed_methods()):
+                return preflight_response(request, list(methods))
+            endpoint, values = adapter.match()
+            return self.handlers[endpoint](request, **values)
+        except Exception as exc:
+            return self._render(request, exc, endpoint)
+
+    def _render(self, request: Request, exc: Exception, endpoint: str | None) -> Response:
+        """The handler object's own `render_error` first (if any), then the vendor's."""
+        own = self.renderers.get(endpoint) if endpoint is not None else None
+        response = own(request, exc) if own is not None else None
+        if response is None:
+            response = self.render_error(request, exc)
+        if response is None:
+            raise exc
+        return response
+
+    def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        response = add_cors_headers(request, self.dispatch_request(request))
+        return response(environ, start_response)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        return self.wsgi_app(environ, start_response)

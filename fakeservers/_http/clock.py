@@ -1,0 +1,62 @@
+"""Clock protocols the plumbing relies on, and an adjustable wall clock for served fakes.
+
+The protocols are structural, so `loyaltykit.ManualClock` and `loyaltykit.SystemClock`
+satisfy them without this package importing the core.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+__all__ = ["AdjustableClock", "Clock", "OffsetClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Anything that tells the current UTC instant."""
+
+    def now(self) -> datetime: ...
+
+
+@runtime_checkable
+class AdjustableClock(Clock, Protocol):
+    """A clock the control plane may set and advance (e.g. `loyaltykit.ManualClock`)."""
+
+    def set(self, moment: datetime) -> datetime: ...
+
+    def advance(self, delta: timedelta | float = 0.0) -> datetime: ...
+
+
+class OffsetClock:
+    """Wall time plus an adjustable offset: real ticking for interactive use, yet settable.
+
+    `loyaltykit.ManualClock` never moves by itself, which makes a served fake stamp every
+    object with the same instant; this clock keeps ticking after `set` or `advance`.
+    """
+
+    __slots__ = ("_base", "_lock", "_offset")
+
+    def __init__(self, base: Clock) -> None:
+        self._base = base
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
+
+    def set(self, moment: datetime) -> datetime:
+        if moment.tzinfo is None:
+            raise ValueError("moment must be timezone-aware")
+        with self._lock:
+            self._offset = moment - self._base.now()
+            return moment
+
+    def advance(self, delta: timedelta | float = 0.0) -> datetime:
+        step = delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
+        if step < timedelta(0):
+            raise ValueError("cannot advance the clock backwards")
+        with self._lock:
+            self._offset += step
+        return self.now()

@@ -1,0 +1,177 @@
+"""Tenants (one merchant each: credentials plus a program) and the registry that finds them.
+
+All tenants share one clock. Each sees it through a `TenantClock`, which seeding may pin to
+historical instants (to reproduce the vendor docs' timestamps) without moving anyone else.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from datetime import datetime
+from typing import Generic, TypeAlias, TypeVar
+
+import attrs
+
+from fakeservers._http.clock import Clock
+from fakeservers._http.errors import Conflict, UnknownTenant
+from fakeservers._http.ratelimit import LeakyBucket
+
+__all__ = [
+    "SECRET",
+    "Credential",
+    "ProgramFactory",
+    "Seeder",
+    "Tenant",
+    "TenantClock",
+    "TenantRegistry",
+]
+
+P = TypeVar("P")
+Credential: TypeAlias = str | tuple[str, ...]
+"""A Bearer key (`str`) or a multi-part key such as (partner id, api key)."""
+
+SECRET = "secret"
+
+
+class TenantClock:
+    """The shared clock as one tenant sees it; `pin` freezes it for that tenant only."""
+
+    __slots__ = ("_pinned", "shared")
+
+    def __init__(self, shared: Clock) -> None:
+        self.shared = shared
+        self._pinned: datetime | None = None
+
+    def now(self) -> datetime:
+        pinned = self._pinned
+        return pinned if pinned is not None else self.shared.now()
+
+    def pin(self, moment: datetime) -> None:
+        self._pinned = moment
+
+    def unpin(self) -> None:
+        self._pinned = None
+
+
+@attrs.define(eq=False)
+class Tenant(Generic[P]):
+    """One merchant: a name, credentials (credential -> kind), and its loyalty program."""
+
+    name: str
+    program: P
+    clock: TenantClock
+    credentials: dict[Credential, str] = attrs.field(factory=dict)
+    seeder: Seeder[P] | None = None
+    rate_limited: bool = False
+
+
+Seeder: TypeAlias = Callable[[Tenant[P]], None]
+"""Fills a fresh tenant's program (pinning `tenant.clock` as it goes)."""
+
+ProgramFactory: TypeAlias = Callable[[Clock, str], P]
+"""Builds an empty program for a tenant, given the tenant's clock and name."""
+
+
+class TenantRegistry(Generic[P]):
+    """Credentials -> tenant, one shared clock, and the per-credential rate limiter."""
+
+    def __init__(
+        self,
+        factory: ProgramFactory[P],
+        clock: Clock,
+        *,
+        rate: float = 10.0,
+        capacity: float = 10.0,
+    ) -> None:
+        self.factory = factory
+        self.clock = clock
+        self.limiter = LeakyBucket(clock, rate=rate, capacity=capacity)
+        self._tenants: dict[str, Tenant[P]] = {}
+        self._by_credential: dict[Credential, Tenant[P]] = {}
+        self._lock = threading.RLock()
+
+    def create(
+        self,
+        name: str,
+        credentials: Iterable[Credential] | Mapping[Credential, str] = (),
+        *,
+        seeder: Seeder[P] | None = None,
+        rate_limited: bool = False,
+    ) -> Tenant[P]:
+        """Add a tenant, seeded by `seeder` if given; credentials default to kind "secret"."""
+        kinds = (
+            dict(credentials)
+            if isinstance(credentials, Mapping)
+            else dict.fromkeys(credentials, SECRET)
+        )
+        with self._lock:
+            if name in self._tenants:
+                raise Conflict(f"tenant {name!r} already exists")
+            for credential in kinds:
+                self._check_free(credential)
+            clock = TenantClock(self.clock)
+            tenant = Tenant(name, self.factory(clock, name), clock, {}, seeder, rate_limited)
+            self._seed(tenant)
+            self._tenants[name] = tenant
+            for credential, kind in kinds.items():
+                self._bind(tenant, credential, kind)
+            return tenant
+
+    def add_credential(self, name: str, credential: Credential, kind: str = SECRET) -> None:
+        with self._lock:
+            tenant = self.tenant(name)
+            self._check_free(credential)
+            self._bind(tenant, credential, kind)
+
+    def tenant(self, name: str) -> Tenant[P]:
+        try:
+            return self._tenants[name]
+        except KeyError:
+            raise UnknownTenant(f"no tenant named {name!r}") from None
+
+    def tenants(self) -> list[Tenant[P]]:
+        return list(self._tenants.values())
+
+    def authenticate(self, credential: Credential) -> tuple[Tenant[P], str] | None:
+        """The tenant owning `credential` and the credential's kind, or None."""
+        tenant = self._by_credential.get(credential)
+        if tenant is None:
+            return None
+        return tenant, tenant.credentials[credential]
+
+    def throttle(self, tenant: Tenant[P], key: Hashable) -> None:
+        """Count a request against `key`; RateLimited when the tenant is limited and full."""
+        if tenant.rate_limited:
+            self.limiter.hit(key)
+
+    def reset(self, name: str | None = None) -> list[Tenant[P]]:
+        """Rebuild one tenant's program (or every tenant's) from its seeder."""
+        with self._lock:
+            targets = [self.tenant(name)] if name is not None else self.tenants()
+            for tenant in targets:
+                tenant.clock = TenantClock(self.clock)
+                tenant.program = self.factory(tenant.clock, tenant.name)
+                self._seed(tenant)
+                for credential in tenant.credentials:
+                    self.limiter.forget(credential)
+            return targets
+
+    def set_rate_limited(self, name: str, enabled: bool) -> None:
+        self.tenant(name).rate_limited = enabled
+
+    def _seed(self, tenant: Tenant[P]) -> None:
+        if tenant.seeder is None:
+            return
+        try:
+            tenant.seeder(tenant)
+        finally:
+            tenant.clock.unpin()
+
+    def _check_free(self, credential: Credential) -> None:
+        if credential in self._by_credential:
+            raise Conflict("credential already in use")
+
+    def _bind(self, tenant: Tenant[P], credential: Credential, kind: str) -> None:
+        tenant.credentials[credential] = kind
+        self._by_credential[credential] = tenant
