@@ -1,0 +1,113 @@
+"""loyaltykit: an embeddable loyalty engine.
+
+A `Program` keeps a points ledger of immutable transactions with lots and expiry,
+earning rules with caps and approvals, reward offers and coupon pools, tier tracks,
+orders with refunds and partial returns, and referrals. Every command is atomic and
+thread-safe; time comes from an injected `Clock`.
+"""
+
+from loyaltykit.clock import Clock, ManualClock, SystemClock
+from loyaltykit.coupons import CouponPool
+from loyaltykit.errors import (
+    AlreadyResolved,
+    CapReached,
+    DuplicateMember,
+    FulfillmentExpired,
+    FulfillmentNotFound,
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidArgument,
+    LoyaltyError,
+    MemberDisabled,
+    MemberNotFound,
+    NotFound,
+    NotPending,
+    OfferInactive,
+    OfferNotFound,
+    OrderNotFound,
+    OverReturn,
+    PoolExhausted,
+    PoolExpired,
+    PoolNotFound,
+    ReferralNotFound,
+    RuleInactive,
+    RuleNotFound,
+    SelfReferral,
+    TierNotEligible,
+    TierNotFound,
+    TrackNotFound,
+    TransactionNotFound,
+)
+from loyaltykit.ledger import AwardUsage, Lot, Transaction, TxnKind, TxnStatus
+from loyaltykit.members import Member, MemberProfile, MemberState
+from loyaltykit.orders import ClawbackPolicy, Order, OrderStatus
+from loyaltykit.program import ORDER_TRIGGER, Program
+from loyaltykit.referrals import Referral, ReferralRewards, ReferralStatus
+from loyaltykit.rewards import Fulfillment, FulfillmentStatus, PriceKind, RewardOffer, UsageStatus
+from loyaltykit.rules import Approval, Cap, EarningRule, RuleKind, Window
+from loyaltykit.tiers import Metric, Tier, TierChange, TierTrack
+
+__all__ = [
+    "ORDER_TRIGGER",
+    "AlreadyResolved",
+    "Approval",
+    "AwardUsage",
+    "Cap",
+    "CapReached",
+    "ClawbackPolicy",
+    "Clock",
+    "CouponPool",
+    "DuplicateMember",
+    "EarningRule",
+    "Fulfillment",
+    "FulfillmentExpired",
+    "FulfillmentNotFound",
+    "FulfillmentStatus",
+    "IdempotencyConflict",
+    "InsufficientPoints",
+    "InvalidArgument",
+    "Lot",
+    "LoyaltyError",
+    "ManualClock",
+    "Member",
+    "MemberDisabled",
+    "MemberNotFound",
+    "MemberProfile",
+    "MemberState",
+    "Metric",
+    "NotFound",
+    "NotPending",
+    "OfferInactive",
+    "OfferNotFound",
+    "Order",
+    "OrderNotFound",
+    "OrderStatus",
+    "OverReturn",
+    "PoolExhausted",
+    "PoolExpired",
+    "PoolNotFound",
+    "PriceKind",
+    "Program",
+    "Referral",
+    "ReferralNotFound",
+    "ReferralRewards",
+    "ReferralStatus",
+    "RewardOffer",
+    "RuleInactive",
+    "RuleKind",
+    "RuleNotFound",
+    "SelfReferral",
+    "SystemClock",
+    "Tier",
+    "TierChange",
+    "TierNotEligible",
+    "TierNotFound",
+    "TierTrack",
+    "TrackNotFound",
+    "Transaction",
+    "TransactionNotFound",
+    "TxnKind",
+    "TxnStatus",
+    "UsageStatus",
+    "Window",
+]

@@ -1,0 +1,76 @@
+"""Time as an injected dependency: the only module allowed to read the system time.
+
+Every part of loyaltykit asks a `Clock` for the current instant, so tests and the fake
+servers can freeze, set and advance time deterministically.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Clock", "ManualClock", "SystemClock", "ensure_utc"]
+
+
+def ensure_utc(moment: datetime, field: str = "datetime") -> datetime:
+    """Return `moment` in UTC; a naive datetime is refused because its zone is a guess."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        from loyaltykit.errors import InvalidArgument
+
+        raise InvalidArgument(field, f"{field} must be timezone-aware, got naive {moment!r}")
+    if moment.tzinfo is UTC:
+        return moment
+    return moment.astimezone(UTC)
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Anything that can tell the current UTC instant."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class ManualClock:
+    """A clock that only moves when told to; shared by a program, its fakes and its tests."""
+
+    __slots__ = ("_lock", "_now")
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._lock = threading.Lock()
+        self._now = (
+            ensure_utc(start, "start") if start is not None else datetime(2024, 1, 1, tzinfo=UTC)
+        )
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> datetime:
+        """Jump to `moment` (backwards too: useful for seeding historical data)."""
+        with self._lock:
+            self._now = ensure_utc(moment, "moment")
+            return self._now
+
+    def advance(self, delta: timedelta | float = 0.0) -> datetime:
+        """Move forward by a timedelta or a number of seconds; never backwards."""
+        step = delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
+        if step < timedelta(0):
+            from loyaltykit.errors import InvalidArgument
+
+            raise InvalidArgument("delta", f"cannot advance the clock by a negative {step}")
+        with self._lock:
+            self._now = self._now + step
+            return self._now
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self._now.isoformat()})"

@@ -1,0 +1,157 @@
+"""The points ledger: immutable transactions, per-member accounts and points lots.
+
+Transactions are NamedTuples on purpose: they are immutable, cheap to create (about a
+third of a frozen attrs instance) and, holding only atomic values, are untracked by the
+cyclic garbage collector, which keeps a ledger of millions of entries fast.
+
+Lots: every posted credit opens a lot keyed by its transaction id. A member's live lots
+are kept in consumption order: soonest expiry first, then oldest, never-expiring last.
+"""
+
+from __future__ import annotations
+
+import enum
+from bisect import insort
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+import attrs
+
+__all__ = ["Account", "AwardUsage", "Lot", "Transaction", "TxnKind", "TxnStatus"]
+
+NEVER = datetime.max.replace(tzinfo=UTC)
+"""Sort key of a lot that never expires."""
+
+
+class TxnKind(enum.StrEnum):
+    EARN = "earn"
+    """A manual credit."""
+    AWARD = "award"
+    """A credit from an earning rule (activity, order, referral)."""
+    ADJUST = "adjust"
+    """A manual correction, either sign."""
+    SPEND = "spend"
+    """A manual debit (a deduction)."""
+    REDEEM = "redeem"
+    """Points exchanged for a reward."""
+    EXPIRE = "expire"
+    """The remainder of one lot reaching its expiry instant."""
+    CLAWBACK = "clawback"
+    """Points taken back for a refunded or returned order."""
+    SETTLE = "settle"
+    """Later earnings paying off a pending deduction."""
+
+
+class TxnStatus(enum.StrEnum):
+    POSTED = "posted"
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
+CREDIT_KINDS = frozenset({TxnKind.EARN, TxnKind.AWARD, TxnKind.ADJUST})
+SPENDING_KINDS = frozenset({TxnKind.SPEND, TxnKind.REDEEM, TxnKind.ADJUST})
+
+
+class Transaction(NamedTuple):
+    """One immutable ledger entry; `points` is the signed change to the balance."""
+
+    id: int
+    member_id: int
+    kind: TxnKind
+    points: int
+    status: TxnStatus
+    created_at: datetime
+    expires_at: datetime | None = None
+    rule_id: int | None = None
+    order_id: str | None = None
+    reference: str | None = None
+    description: str = ""
+    source_id: int | None = None
+    auto_approve_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+
+    @property
+    def is_credit(self) -> bool:
+        return self.points > 0
+
+    @property
+    def lot_key(self) -> tuple[datetime, int]:
+        return (self.expires_at or NEVER, self.id)
+
+
+class Lot(NamedTuple):
+    """A read-only view of a live lot."""
+
+    txn_id: int
+    amount: int
+    remaining: int
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class AwardUsage(NamedTuple):
+    """What became of one credit: spent (or clawed back), expired, still available."""
+
+    points_used: int
+    points_expired: int
+    available: int
+
+
+@attrs.define(slots=True)
+class Account:
+    """A member's running totals; always equal to a fold of that member's transactions."""
+
+    member_id: int
+    available: int = 0
+    pending: int = 0
+    earned: int = 0
+    spent: int = 0
+    expired: int = 0
+    clawed_back: int = 0
+    debt: int = 0
+    written_off: int = 0
+    amount_spent: Decimal = Decimal(0)
+    txn_ids: list[int] = attrs.field(factory=list)
+    lots: list[tuple[datetime, int]] = attrs.field(factory=list)
+    award_times: dict[int, list[datetime]] = attrs.field(factory=dict)
+    tiers: dict[int, int | None] = attrs.field(factory=dict)
+    tier_floors: dict[int, int] = attrs.field(factory=dict)
+    metrics: dict[int, tuple[datetime | None, Decimal]] = attrs.field(factory=dict)
+    last_award_id: int | None = None
+
+    def open_lot(self, key: tuple[datetime, int]) -> None:
+        lots = self.lots
+        if not lots or lots[-1] < key:
+            lots.append(key)
+        else:
+            insort(lots, key)
+
+    def consume(self, points: int, remaining: dict[int, int]) -> int:
+        """Take up to `points` from live lots in consumption order; return what was taken."""
+        taken = 0
+        lots = self.lots
+        emptied = 0
+        for _, lot_id in lots:
+            if taken == points:
+                break
+            left = remaining[lot_id]
+            part = min(left, points - taken)
+            taken += part
+            if part == left:
+                remaining[lot_id] = 0
+                emptied += 1
+            else:
+                remaining[lot_id] = left - part
+        if emptied:
+            del lots[:emptied]
+        self.available -= taken
+        return taken
+
+    def drop_lot(self, key: tuple[datetime, int]) -> None:
+        lots = self.lots
+        if lots and lots[0] == key:
+            del lots[0]
+        else:
+            lots.remove(key)

@@ -1,0 +1,108 @@
+"""Earning rules: how many points an event is worth, how often, and when they settle."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta, tzinfo
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+import attrs
+
+__all__ = ["Approval", "Cap", "EarningRule", "RuleKind", "Window", "points_for", "window_start"]
+
+
+class RuleKind(enum.StrEnum):
+    FIXED = "fixed"
+    """Awards the rule's `points` (or an explicit override) per event."""
+    MULTIPLIER = "multiplier"
+    """Awards floor(amount * multiplier), e.g. points per currency unit."""
+
+
+class Approval(enum.StrEnum):
+    IMMEDIATE = "immediate"
+    """Points are posted and spendable at once."""
+    MANUAL = "manual"
+    """Points stay pending until someone approves or rejects them."""
+    DELAYED = "delayed"
+    """Points stay pending until a due date, then approve themselves (unless resolved)."""
+
+
+class Window(enum.StrEnum):
+    """Calendar windows in the program's timezone; weeks start on Monday."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+    LIFETIME = "lifetime"
+
+
+@attrs.frozen
+class Cap:
+    """At most `max_awards` awards of one rule per member per `window`."""
+
+    max_awards: int
+    window: Window
+
+
+@attrs.frozen
+class EarningRule:
+    id: int
+    name: str
+    kind: RuleKind = RuleKind.FIXED
+    points: int = 0
+    multiplier: Decimal = Decimal(0)
+    trigger: str = "custom"
+    active: bool = True
+    cap: Cap | None = None
+    points_lifetime: timedelta | None = None
+    approval: Approval = Approval.IMMEDIATE
+    approval_delay: timedelta | None = None
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+
+
+def points_for(
+    rule: EarningRule, amount: Decimal | None, override: int | None, tier_multiplier: Decimal
+) -> int:
+    """Points one award of `rule` is worth, rounded down (never a fraction of a point).
+
+    A FIXED rule awards `override` if given, else its own points; a MULTIPLIER rule awards
+    amount * multiplier. The member's tier multiplier applies to both.
+    """
+    if rule.kind is RuleKind.FIXED:
+        base = Decimal(override if override is not None else rule.points)
+    else:
+        base = (amount or Decimal(0)) * rule.multiplier
+    return int((base * tier_multiplier).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def window_start(window: Window, moment: datetime, zone: tzinfo) -> datetime | None:
+    """The instant the calendar window holding `moment` began (None for lifetime)."""
+    if window is Window.LIFETIME:
+        return None
+    local = moment.astimezone(zone)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if window is Window.DAY:
+        start = day
+    elif window is Window.WEEK:
+        start = day - timedelta(days=day.weekday())
+    elif window is Window.MONTH:
+        start = day.replace(day=1)
+    else:
+        start = day.replace(month=1, day=1)
+    return start
+
+
+def window_end(window: Window, start: datetime) -> datetime | None:
+    """The first instant after the window that began at `start`."""
+    if window is Window.LIFETIME:
+        return None
+    if window is Window.DAY:
+        return start + timedelta(days=1)
+    if window is Window.WEEK:
+        return start + timedelta(days=7)
+    if window is Window.MONTH:
+        year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+        return start.replace(year=year, month=month)
+    return start.replace(year=start.year + 1)

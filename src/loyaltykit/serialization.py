@@ -1,0 +1,167 @@
+"""Snapshot, restore and state documents: the program as JSON-safe data, through cattrs.
+
+A snapshot is the program's settings plus its journal; restoring replays the journal, so
+a restored program is the same program (same ids, balances, lots, tiers, codes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, get_type_hints
+from zoneinfo import ZoneInfo
+
+import cattrs
+
+from loyaltykit.clock import Clock
+from loyaltykit.errors import InvalidArgument
+from loyaltykit.events import EVENT_TYPES
+from loyaltykit.ledger import Transaction
+from loyaltykit.orders import ClawbackPolicy
+
+if TYPE_CHECKING:
+    from loyaltykit.program import Program
+    from loyaltykit.state import State
+
+__all__ = [
+    "FORMAT",
+    "converter",
+    "event_from_data",
+    "event_to_data",
+    "restore",
+    "snapshot",
+    "state_document",
+]
+
+FORMAT = "loyaltykit.snapshot/1"
+
+converter = cattrs.Converter()
+converter.register_unstructure_hook(Decimal, str)
+converter.register_structure_hook(Decimal, lambda value, _: Decimal(str(value)))
+converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
+converter.register_structure_hook(
+    datetime, lambda value, _: datetime.fromisoformat(value).astimezone(UTC)
+)
+converter.register_unstructure_hook(date, lambda d: d.isoformat())
+converter.register_structure_hook(date, lambda value, _: date.fromisoformat(value))
+converter.register_unstructure_hook(timedelta, lambda d: d // timedelta(microseconds=1))
+converter.register_structure_hook(timedelta, lambda value, _: timedelta(microseconds=int(value)))
+
+_TXN_TYPES = get_type_hints(Transaction)
+
+
+def _txn_to_data(txn: Transaction) -> dict[str, Any]:
+    return {
+        name: converter.unstructure(value) for name, value in zip(txn._fields, txn, strict=True)
+    }
+
+
+def _txn_from_data(data: Mapping[str, Any], _: object = None) -> Transaction:
+    return Transaction(
+        **{name: converter.structure(value, _TXN_TYPES[name]) for name, value in data.items()}
+    )
+
+
+converter.register_unstructure_hook(Transaction, _txn_to_data)
+converter.register_structure_hook(Transaction, _txn_from_data)
+
+_BY_NAME: dict[str, type] = {cls.__name__: cls for cls in EVENT_TYPES}
+
+
+def event_to_data(event: object) -> dict[str, Any]:
+    """One journal event as a JSON-safe dict tagged with its type."""
+    data: dict[str, Any] = converter.unstructure(event)
+    return {"type": type(event).__name__, **data}
+
+
+def event_from_data(data: Mapping[str, Any]) -> object:
+    body = dict(data)
+    name = body.pop("type", None)
+    cls = _BY_NAME.get(str(name))
+    if cls is None:
+        raise InvalidArgument("type", f"unknown event type {name!r}")
+    try:
+        return converter.structure(body, cls)
+    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
+        raise InvalidArgument("journal", f"malformed {name} event: {exc}") from None
+
+
+def _zone_name(zone: tzinfo) -> str:
+    return getattr(zone, "key", None) or "UTC"
+
+
+def snapshot(program: Program) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "settings": {
+            "name": program.name,
+            "clawback": str(program.clawback),
+            "timezone": _zone_name(program.timezone),
+            "started_at": program.started_at.isoformat(),
+        },
+        "journal": [event_to_data(e) for e in program.journal()],
+    }
+
+
+def restore(document: Mapping[str, Any], clock: Clock | None = None) -> Program:
+    from loyaltykit.program import Program
+
+    if document.get("format") != FORMAT:
+        raise InvalidArgument("format", f"not a loyaltykit snapshot: {document.get('format')!r}")
+    settings = document.get("settings", {})
+    zone_name = settings.get("timezone", "UTC")
+    zone: tzinfo = UTC if zone_name == "UTC" else ZoneInfo(zone_name)
+    events = [event_from_data(e) for e in document.get("journal", [])]
+    return Program.replay(
+        events,
+        clock,
+        name=settings.get("name", ""),
+        clawback=ClawbackPolicy(settings.get("clawback", ClawbackPolicy.NEGATIVE_BALANCE)),
+        timezone=zone,
+        started_at=datetime.fromisoformat(settings["started_at"]),
+    )
+
+
+def state_document(state: State) -> dict[str, Any]:
+    """Everything a program knows now, as plain data, for comparison and inspection."""
+    u = converter.unstructure
+    members = {}
+    for member_id, account in state.accounts.items():
+        members[str(member_id)] = {
+            "profile": u(state.profiles[member_id]),
+            "available": account.available,
+            "pending": account.pending,
+            "earned": account.earned,
+            "spent": account.spent,
+            "expired": account.expired,
+            "clawed_back": account.clawed_back,
+            "debt": account.debt,
+            "written_off": account.written_off,
+            "amount_spent": str(account.amount_spent),
+            "lots": [[lot_id, state.remaining[lot_id]] for _, lot_id in account.lots],
+            "tiers": {str(k): t for k, t in account.tiers.items()},
+            "tier_floors": {str(k): t for k, t in account.tier_floors.items()},
+            "metrics": {str(k): [u(p), str(val)] for k, (p, val) in account.metrics.items()},
+            "award_times": {str(k): [u(t) for t in ts] for k, ts in account.award_times.items()},
+        }
+    return {
+        "members": members,
+        "transactions": [u(t) for t in state.txns],
+        "expired_of": {str(k): n for k, n in state.expired_of.items()},
+        "rules": [u(r) for r in state.rules.values()],
+        "offers": [u(o) for o in state.offers.values()],
+        "pools": [
+            {"pool": u(p.pool), "available": list(p.available), "issued": sorted(p.issued)}
+            for p in state.pools.values()
+        ],
+        "tracks": [u(t) for t in state.tracks.values()],
+        "tiers": [u(t) for t in state.tiers.values()],
+        "tier_changes": [u(c) for c in state.tier_changes],
+        "fulfillments": [u(f) for f in state.fulfillments.values()],
+        "orders": [u(o) for o in state.orders.values()],
+        "referrals": [u(r) for r in state.referrals.values()],
+        "referral_rewards": u(state.referral_rewards),
+        "keys": {k: list(v) for k, v in state.keys.items()},
+        "counters": dict(state.counters),
+    }

@@ -1,0 +1,423 @@
+"""The fold: how each journal event changes a program's current state.
+
+Nothing here validates or decides: commands in `program.py` do that before emitting
+events. Every handler is deterministic in the event and the state before it, which is
+what makes replaying a journal give back an identical program.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from loyaltykit.coupons import CouponPool, PoolState
+from loyaltykit.events import (
+    AwardResolved,
+    CodesAdded,
+    FulfillmentUpdated,
+    KeyRecorded,
+    MemberRecorded,
+    OfferDefined,
+    OrderRecorded,
+    PeriodRolled,
+    PoolDefined,
+    ReferralRecorded,
+    ReferralRewardsSet,
+    RewardIssued,
+    RuleDefined,
+    Shortfall,
+    TierDefined,
+    TierFloorSet,
+    TrackDefined,
+)
+from loyaltykit.ledger import Account, Transaction, TxnKind, TxnStatus
+from loyaltykit.members import MemberProfile
+from loyaltykit.orders import ClawbackPolicy, Order, OrderStatus
+from loyaltykit.referrals import Referral, ReferralRewards
+from loyaltykit.rewards import Fulfillment, RewardOffer
+from loyaltykit.rules import EarningRule, window_end, window_start
+from loyaltykit.tiers import Metric, Tier, TierChange, TierTrack, tier_for
+
+__all__ = ["State"]
+
+
+class State:
+    """All current state of one program, maintained incrementally from events."""
+
+    def __init__(self, policy: ClawbackPolicy, zone: tzinfo) -> None:
+        self.policy = policy
+        self.zone = zone
+        self.txns: list[Transaction] = []
+        self.remaining: dict[int, int] = {}
+        self.expired_of: dict[int, int] = {}
+        self.profiles: dict[int, MemberProfile] = {}
+        self.accounts: dict[int, Account] = {}
+        self.by_email: dict[str, int] = {}
+        self.by_external_id: dict[str, int] = {}
+        self.by_referral_code: dict[str, int] = {}
+        self.rules: dict[int, EarningRule] = {}
+        self.pools: dict[int, PoolState] = {}
+        self.offers: dict[int, RewardOffer] = {}
+        self.tracks: dict[int, TierTrack] = {}
+        self.tiers: dict[int, Tier] = {}
+        self.ladders: dict[int, list[Tier]] = {}
+        self.tier_changes: list[TierChange] = []
+        self.referral_rewards = ReferralRewards()
+        self.fulfillments: dict[int, Fulfillment] = {}
+        self.by_code: dict[str, int] = {}
+        self.orders: dict[str, Order] = {}
+        self.order_awards: dict[tuple[str, int], int] = {}
+        self.referrals: dict[int, Referral] = {}
+        self.referral_by_receiver: dict[int, int] = {}
+        self.keys: dict[str, tuple[str, str]] = {}
+        self.expiry_due: list[tuple[datetime, int]] = []
+        self.approval_due: list[tuple[datetime, int]] = []
+        self.rollover_due: list[tuple[datetime, int, int]] = []
+        self.counters: dict[str, int] = {}
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            Transaction: self._on_transaction,
+            RuleDefined: self._on_rule,
+            PoolDefined: self._on_pool,
+            CodesAdded: self._on_codes,
+            OfferDefined: self._on_offer,
+            TrackDefined: self._on_track,
+            TierDefined: self._on_tier,
+            ReferralRewardsSet: self._on_referral_rewards,
+            MemberRecorded: self._on_member,
+            TierFloorSet: self._on_tier_floor,
+            AwardResolved: self._on_resolved,
+            Shortfall: self._on_shortfall,
+            RewardIssued: self._on_reward,
+            FulfillmentUpdated: self._on_fulfillment,
+            OrderRecorded: self._on_order,
+            ReferralRecorded: self._on_referral,
+            PeriodRolled: self._on_period_rolled,
+            KeyRecorded: self._on_key,
+        }
+
+    # -- ids ---------------------------------------------------------------------------
+
+    def peek_id(self, kind: str) -> int:
+        """The id the next object of `kind` will get (ids are never reused)."""
+        return self.counters.get(kind, 0) + 1
+
+    def _seen_id(self, kind: str, ident: int) -> None:
+        if ident > self.counters.get(kind, 0):
+            self.counters[kind] = ident
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    def apply(self, event: object) -> None:
+        self._handlers[type(event)](event)
+
+    # -- ledger ------------------------------------------------------------------------
+
+    def _on_transaction(self, txn: Transaction) -> None:
+        self.txns.append(txn)
+        self.counters["transaction"] = txn.id
+        account = self.accounts[txn.member_id]
+        account.txn_ids.append(txn.id)
+        if txn.kind is TxnKind.AWARD and txn.rule_id is not None:
+            account.award_times.setdefault(txn.rule_id, []).append(txn.created_at)
+            if txn.order_id is not None:
+                self.order_awards[(txn.order_id, txn.rule_id)] = txn.id
+        if txn.order_id is not None and txn.order_id in self.orders:
+            self._order_txn(txn)
+        if txn.status is TxnStatus.PENDING:
+            account.pending += txn.points
+            if txn.auto_approve_at is not None:
+                heapq.heappush(self.approval_due, (txn.auto_approve_at, txn.id))
+        elif txn.points > 0:
+            self._credit(account, txn, txn.created_at)
+        else:
+            self._debit(account, txn)
+
+    def _credit(self, account: Account, txn: Transaction, at: datetime) -> None:
+        points = txn.points
+        account.earned += points
+        lot = points
+        if account.debt and self.policy is ClawbackPolicy.NEGATIVE_BALANCE:
+            settled = min(points, account.debt)
+            account.debt -= settled
+            account.clawed_back += settled
+            lot -= settled
+        if lot:
+            self.remaining[txn.id] = lot
+            account.available += lot
+            account.open_lot(txn.lot_key)
+            if txn.expires_at is not None:
+                heapq.heappush(self.expiry_due, (txn.expires_at, txn.id))
+        if txn.kind is TxnKind.AWARD:
+            account.last_award_id = txn.id
+        if self.tracks:
+            self._add_metric(account, Metric.POINTS_EARNED, at, Decimal(points))
+
+    def _debit(self, account: Account, txn: Transaction) -> None:
+        need = -txn.points
+        kind = txn.kind
+        if kind is TxnKind.EXPIRE:
+            lot_id = txn.source_id
+            assert lot_id is not None
+            self.remaining[lot_id] = 0
+            self.expired_of[lot_id] = need
+            account.available -= need
+            account.expired += need
+            lot_txn = self.txns[lot_id - 1]
+            account.drop_lot(lot_txn.lot_key)
+            return
+        if kind is TxnKind.CLAWBACK:
+            taken = account.consume(min(need, account.available), self.remaining)
+            account.clawed_back += taken
+            account.debt += need - taken
+            if need > taken and txn.order_id in self.orders:
+                order = self.orders[txn.order_id]
+                self.orders[txn.order_id] = _evolve(
+                    order, pending_deduction=order.pending_deduction + need - taken
+                )
+            if self.tracks:
+                self._add_metric(account, Metric.POINTS_EARNED, txn.created_at, Decimal(-need))
+            return
+        account.consume(need, self.remaining)
+        if kind is TxnKind.SETTLE:
+            account.debt -= need
+            account.clawed_back += need
+        else:
+            account.spent += need
+
+    def _on_resolved(self, event: AwardResolved) -> None:
+        txn = self.txns[event.txn_id - 1]
+        account = self.accounts[txn.member_id]
+        account.pending -= txn.points
+        resolved = txn._replace(
+            status=TxnStatus.POSTED if event.approved else TxnStatus.REJECTED,
+            resolved_at=event.at,
+            resolved_by=event.by,
+            expires_at=event.expires_at,
+        )
+        self.txns[event.txn_id - 1] = resolved
+        if event.approved:
+            self._credit(account, resolved, event.at)
+            if txn.order_id is not None and txn.order_id in self.orders:
+                order = self.orders[txn.order_id]
+                self.orders[txn.order_id] = _evolve(order, awarded=order.awarded + txn.points)
+        elif txn.rule_id is not None:
+            times = account.award_times.get(txn.rule_id)
+            if times and txn.created_at in times:
+                times.remove(txn.created_at)
+
+    def _order_txn(self, txn: Transaction) -> None:
+        """Keep an order's totals in step with the ledger entries that name it."""
+        assert txn.order_id is not None
+        order = self.orders[txn.order_id]
+        awarded = order.awarded
+        clawed = order.clawed_back
+        if txn.kind is TxnKind.AWARD and txn.status is TxnStatus.POSTED:
+            awarded += txn.points
+        elif txn.kind is TxnKind.CLAWBACK:
+            clawed -= txn.points
+        self.orders[txn.order_id] = _evolve(
+            order, awarded=awarded, clawed_back=clawed, txn_ids=(*order.txn_ids, txn.id)
+        )
+
+    def _on_shortfall(self, event: Shortfall) -> None:
+        account = self.accounts[event.member_id]
+        if self.policy is ClawbackPolicy.WRITE_OFF:
+            account.written_off += event.points
+        else:
+            account.debt += event.points
+        if event.order_id is not None and event.order_id in self.orders:
+            order = self.orders[event.order_id]
+            self.orders[event.order_id] = _evolve(
+                order,
+                clawed_back=order.clawed_back + event.points,
+                pending_deduction=order.pending_deduction + event.points,
+            )
+        if self.tracks:
+            self._add_metric(account, Metric.POINTS_EARNED, event.at, Decimal(-event.points))
+
+    # -- members -----------------------------------------------------------------------
+
+    def _on_member(self, event: MemberRecorded) -> None:
+        profile = event.profile
+        old = self.profiles.get(profile.id)
+        if old is not None:
+            if old.email:
+                self.by_email.pop(old.email.lower(), None)
+            if old.external_id:
+                self.by_external_id.pop(old.external_id, None)
+            if old.referral_code:
+                self.by_referral_code.pop(old.referral_code, None)
+        self.profiles[profile.id] = profile
+        self._seen_id("member", profile.id)
+        if profile.email:
+            self.by_email[profile.email.lower()] = profile.id
+        if profile.external_id:
+            self.by_external_id[profile.external_id] = profile.id
+        if profile.referral_code:
+            self.by_referral_code[profile.referral_code] = profile.id
+        if old is None:
+            account = Account(profile.id)
+            self.accounts[profile.id] = account
+            for track in self.tracks.values():
+                account.tiers[track.id] = None
+                self._evaluate(account, track, profile.created_at, "joined")
+
+    def _on_tier_floor(self, event: TierFloorSet) -> None:
+        account = self.accounts[event.member_id]
+        if event.tier_id is None:
+            account.tier_floors.pop(event.track_id, None)
+        else:
+            account.tier_floors[event.track_id] = event.tier_id
+        self._evaluate(account, self.tracks[event.track_id], event.at, "manual")
+
+    # -- configuration -----------------------------------------------------------------
+
+    def _on_rule(self, event: RuleDefined) -> None:
+        self.rules[event.rule.id] = event.rule
+        self._seen_id("rule", event.rule.id)
+
+    def _on_pool(self, event: PoolDefined) -> None:
+        pool: CouponPool = event.pool
+        state = self.pools.get(pool.id)
+        if state is None:
+            self.pools[pool.id] = PoolState(pool, list(pool.codes))
+        else:
+            state.pool = pool
+        self._seen_id("pool", pool.id)
+
+    def _on_codes(self, event: CodesAdded) -> None:
+        self.pools[event.pool_id].available.extend(event.codes)
+
+    def _on_offer(self, event: OfferDefined) -> None:
+        self.offers[event.offer.id] = event.offer
+        self._seen_id("offer", event.offer.id)
+
+    def _on_track(self, event: TrackDefined) -> None:
+        track = event.track
+        is_new = track.id not in self.tracks
+        self.tracks[track.id] = track
+        self._seen_id("track", track.id)
+        self.ladders.setdefault(track.id, [])
+        if is_new:
+            for account in self.accounts.values():
+                account.tiers[track.id] = None
+        self._reevaluate_track(track, event.at, "tier_config")
+
+    def _on_tier(self, event: TierDefined) -> None:
+        tier = event.tier
+        self.tiers[tier.id] = tier
+        self._seen_id("tier", tier.id)
+        ladder = [t for t in self.ladders[tier.track_id] if t.id != tier.id] + [tier]
+        ladder.sort(key=lambda t: (t.threshold, t.id))
+        self.ladders[tier.track_id] = ladder
+        self._reevaluate_track(self.tracks[tier.track_id], event.at, "tier_config")
+
+    def _on_referral_rewards(self, event: ReferralRewardsSet) -> None:
+        self.referral_rewards = event.rewards
+
+    # -- rewards, orders, referrals ----------------------------------------------------
+
+    def _on_reward(self, event: RewardIssued) -> None:
+        fulfillment = event.fulfillment
+        self.fulfillments[fulfillment.id] = fulfillment
+        self._seen_id("fulfillment", fulfillment.id)
+        if fulfillment.code is not None:
+            self.by_code[fulfillment.code] = fulfillment.id
+            if event.pool_id is not None:
+                self.pools[event.pool_id].mark_issued(fulfillment.code)
+
+    def _on_fulfillment(self, event: FulfillmentUpdated) -> None:
+        self.fulfillments[event.fulfillment.id] = event.fulfillment
+
+    def _on_order(self, event: OrderRecorded) -> None:
+        order = event.order
+        previous = self.orders.get(order.external_id)
+        self.orders[order.external_id] = order
+        before = _net_spend(previous)
+        after = _net_spend(order)
+        if previous is not None and previous.member_id is not None and before:
+            self._spend_metric(previous.member_id, -before, order.recorded_at)
+        if order.member_id is not None and after:
+            self._spend_metric(order.member_id, after, order.recorded_at)
+
+    def _spend_metric(self, member_id: int, delta: Decimal, at: datetime) -> None:
+        account = self.accounts[member_id]
+        account.amount_spent += delta
+        if self.tracks:
+            self._add_metric(account, Metric.AMOUNT_SPENT, at, delta)
+
+    def _on_referral(self, event: ReferralRecorded) -> None:
+        referral = event.referral
+        self.referrals[referral.id] = referral
+        self._seen_id("referral", referral.id)
+        if referral.receiver_id is not None:
+            self.referral_by_receiver[referral.receiver_id] = referral.id
+
+    def _on_key(self, event: KeyRecorded) -> None:
+        self.keys[event.key] = (event.fingerprint, event.ref)
+
+    # -- tiers -------------------------------------------------------------------------
+
+    def _add_metric(self, account: Account, metric: Metric, at: datetime, delta: Decimal) -> None:
+        for track in self.tracks.values():
+            if track.metric is not metric:
+                continue
+            start = window_start(track.window, at, self.zone)
+            period, value = account.metrics.get(track.id, (None, Decimal(0)))
+            if start is not None and start != period:
+                if period is not None and start < period:
+                    continue  # a change dated in a past period no longer counts
+                value = Decimal(0)
+                end = window_end(track.window, start)
+                assert end is not None
+                heapq.heappush(self.rollover_due, (end, account.member_id, track.id))
+            account.metrics[track.id] = (start, value + delta)
+            self._evaluate(account, track, at, "metric")
+
+    def _on_period_rolled(self, event: PeriodRolled) -> None:
+        account = self.accounts[event.member_id]
+        account.metrics.pop(event.track_id, None)
+        self._evaluate(account, self.tracks[event.track_id], event.at, "period_end")
+
+    def metric_value(self, account: Account, track: TierTrack) -> Decimal:
+        return account.metrics.get(track.id, (None, Decimal(0)))[1]
+
+    def computed_tier(self, account: Account, track: TierTrack) -> Tier | None:
+        floor_id = account.tier_floors.get(track.id)
+        floor = self.tiers.get(floor_id) if floor_id is not None else None
+        return tier_for(self.ladders.get(track.id, []), self.metric_value(account, track), floor)
+
+    def _evaluate(self, account: Account, track: TierTrack, at: datetime, reason: str) -> None:
+        tier = self.computed_tier(account, track)
+        new = tier.id if tier is not None else None
+        old = account.tiers.get(track.id)
+        if new != old:
+            account.tiers[track.id] = new
+            self.tier_changes.append(TierChange(account.member_id, track.id, old, new, at, reason))
+
+    def _reevaluate_track(self, track: TierTrack, at: datetime, reason: str) -> None:
+        for account in self.accounts.values():
+            self._evaluate(account, track, at, reason)
+
+    def tier_multiplier(self, account: Account) -> Decimal:
+        """The best earning multiplier among the member's current tiers (1 if none)."""
+        best = Decimal(1)
+        for tier_id in account.tiers.values():
+            if tier_id is not None:
+                best = max(best, self.tiers[tier_id].multiplier)
+        return best
+
+
+def _net_spend(order: Order | None) -> Decimal:
+    if order is None or order.status is not OrderStatus.PAID:
+        return Decimal(0)
+    return order.amount - order.returned_amount
+
+
+def _evolve(order: Order, **changes: Any) -> Order:
+    return attrs.evolve(order, **changes)
