@@ -130,8 +130,10 @@ class Operations:
         from_text, to_text = p.required("from_date", "to_date")
         start = wire.day_start(wire.parse_query_date(str(from_text)))
         end = wire.day_end_exclusive(wire.parse_query_date(str(to_text)))
+        # an empty list filters nothing, like an absent one
         wanted = set(wire.parse_status_list(p.raw("points_status"))) if p.present(
             "points_status") else None
+        wanted = wanted or None
         start_index = self._index(p, "start_index", 0, minimum=0)
         listed = call.program.transactions(member.id if member is not None else None)
         rows: list[Transaction] = []
