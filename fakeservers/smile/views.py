@@ -1,0 +1,468 @@
+"""Smile v1 endpoints: parse the request, call the core, serialize the result.
+
+No points rule lives here: validation of values (balances, prices, steps, caps) is the
+core's, and its errors are rendered by `errors.render_error`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Request, Response
+
+from fakeservers._http import (
+    ParseError,
+    TenantRegistry,
+    classic_page,
+    decode_cursor,
+    json_object,
+    json_response,
+    keyset_page,
+    read_datetime,
+    read_int,
+    read_object,
+    read_str,
+)
+from fakeservers.smile import schemas
+from fakeservers.smile.backend import SmileBackend
+from fakeservers.smile.errors import (
+    INVALID_CREDENTIALS,
+    NOT_AVAILABLE_TO_PUBLIC_APPS,
+    SmileError,
+)
+from fakeservers.smile.events import TOPICS, apply_event
+from fakeservers.smile.urls import PUBLIC_APP_FORBIDDEN
+from loyaltykit import (
+    Fulfillment,
+    FulfillmentStatus,
+    InvalidArgument,
+    MemberState,
+    PriceKind,
+    Program,
+    RewardOffer,
+    TxnStatus,
+    UsageStatus,
+)
+
+__all__ = ["PUBLIC_APP", "SmileViews"]
+
+T = TypeVar("T")
+Args = MultiDict[str, str]
+PUBLIC_APP = "public_app"
+MAX_LIMIT = 250
+DEFAULT_LIMIT = 50
+CUSTOMER_INCLUDES = ("vip_tier", "vip_status", "vip_status.vip_tier", "vip_status.next_vip_tier")
+VIP_TIER_INCLUDES = ("perks", "entry_rewards")
+PURCHASE_NOT_FOUND = "Points purchase not found."
+
+
+def api(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Authenticate (Bearer key -> tenant), rate-limit, check public-app access, then call
+    `view(self, request, backend, **values)`."""
+    endpoint = view.__name__.removeprefix("on_")
+
+    @functools.wraps(view)
+    def wrapper(self: SmileViews, request: Request, **values: Any) -> Response:
+        return view(self, request, self.authenticate(request, endpoint), **values)
+
+    return wrapper
+
+
+@contextmanager
+def wire_fields(**names: str) -> Iterator[None]:
+    """Rename the core's argument names in its errors to the wire's (points -> points_to_spend)."""
+    try:
+        yield
+    except InvalidArgument as exc:
+        wire = names.get(exc.field)
+        if wire is None:
+            raise
+        message = re.sub(rf"^{re.escape(exc.field)}\b", wire, exc.message)
+        raise ParseError(wire, "invalid", message) from None
+
+
+def _includes(args: Args, allowed: Sequence[str]) -> set[str]:
+    raw = read_str(args, "include") or ""
+    wanted = {part.strip() for part in raw.split(",") if part.strip()}
+    unknown = wanted - set(allowed)
+    if unknown:
+        raise ParseError("include", "invalid", "include must be one of " + ", ".join(allowed))
+    return wanted
+
+
+def _listing(
+    args: Args,
+    name: str,
+    records: Sequence[T],
+    key: Callable[[T], int],
+    serialize: Callable[[T], dict[str, Any]],
+    *,
+    classic: bool = True,
+) -> Response:
+    """Cursor pagination (newest first, with metadata), or the deprecated page/page_size."""
+    limit = read_int(args, "limit", minimum=1, maximum=MAX_LIMIT)
+    token = read_str(args, "cursor")
+    page = read_int(args, "page", minimum=1)
+    page_size = read_int(args, "page_size", minimum=1, maximum=MAX_LIMIT)
+    if classic and token is None and limit is None and (page or page_size):
+        ordered = sorted(records, key=key)
+        chosen = classic_page(ordered, page=page or 1, page_size=page_size or DEFAULT_LIMIT)
+        return json_response({name: [serialize(r) for r in chosen]})
+    cursor = decode_cursor(token) if token is not None else None
+    found = keyset_page(records, key, limit=limit or DEFAULT_LIMIT, cursor=cursor)
+    return json_response(
+        {
+            name: [serialize(r) for r in found.items],
+            "metadata": {
+                "next_cursor": found.next_cursor,
+                "previous_cursor": found.previous_cursor,
+            },
+        }
+    )
+
+
+def _since(moment: datetime | None, value: datetime) -> bool:
+    return moment is None or value >= moment
+
+
+def _is_product(offer: RewardOffer) -> bool:
+    """Offers flagged `points_product: False` (e.g. referral rewards) are not for sale."""
+    return offer.metadata.get("points_product", True) is not False
+
+
+class SmileViews:
+    """One `on_<endpoint>` per route of `urls.API_RULES`."""
+
+    def __init__(self, registry: TenantRegistry[SmileBackend]) -> None:
+        self.registry = registry
+
+    def authenticate(self, request: Request, endpoint: str) -> SmileBackend:
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        key = key.strip()
+        found = self.registry.authenticate(key) if scheme.lower() == "bearer" and key else None
+        if found is None:
+            raise SmileError(401, INVALID_CREDENTIALS)
+        tenant, kind = found
+        self.registry.throttle(tenant, key)
+        if kind == PUBLIC_APP and endpoint in PUBLIC_APP_FORBIDDEN:
+            raise SmileError(401, NOT_AVAILABLE_TO_PUBLIC_APPS)
+        return tenant.program
+
+    # -- customers ------------------------------------------------------------------
+
+    @api
+    def on_customers_list(self, request: Request, backend: SmileBackend) -> Response:
+        args = request.args
+        include = _includes(args, CUSTOMER_INCLUDES)
+        email = read_str(args, "email")
+        state = read_str(args, "state", choices=[s.value for s in MemberState])
+        updated_min = read_datetime(args, "updated_at_min")
+        program = backend.program
+        members = [
+            m
+            for m in program.members()
+            if (email is None or (m.email or "").lower() == email.lower())
+            and (state is None or m.state == state)
+            and _since(updated_min, m.profile.updated_at)
+        ]
+        return _listing(
+            args,
+            "customers",
+            members,
+            lambda m: m.id,
+            lambda m: schemas.customer(program, m, include),
+        )
+
+    @api
+    def on_customer_show(
+        self, request: Request, backend: SmileBackend, customer_id: int
+    ) -> Response:
+        include = _includes(request.args, CUSTOMER_INCLUDES)
+        program = backend.program
+        member = program.member(customer_id)
+        return json_response({"customer": schemas.customer(program, member, include)})
+
+    @api
+    def on_customer_identity_upsert(self, request: Request, backend: SmileBackend) -> Response:
+        body = read_object(json_object(request), "customer_identity", required=True) or {}
+        label = "customer_identity.{}".format
+        distinct_id = read_str(body, "distinct_id", required=True, label=label("distinct_id"))
+        email = read_str(body, "email", required=True, label=label("email"))
+        assert distinct_id is not None and email is not None
+        with wire_fields(email=label("email")):
+            identity, created = backend.upsert_identity(
+                distinct_id,
+                email,
+                first_name=read_str(body, "first_name", label=label("first_name")),
+                last_name=read_str(body, "last_name", label=label("last_name")),
+                properties=read_object(body, "properties", label=label("properties")) or {},
+            )
+        return json_response(
+            {"customer_identity": schemas.customer_identity(identity)}, 201 if created else 200
+        )
+
+    # -- activities -----------------------------------------------------------------
+
+    @api
+    def on_activity_create(self, request: Request, backend: SmileBackend) -> Response:
+        body = read_object(json_object(request), "activity", required=True) or {}
+        label = "activity.{}".format
+        program = backend.program
+        customer_id = read_int(body, "customer_id", label=label("customer_id"))
+        if customer_id is None:
+            email = read_str(body, "customer_email", label=label("customer_email"))
+            if email is None:
+                raise ParseError(
+                    label("customer_id"), "missing", "activity.customer_id is required"
+                )
+            customer_id = program.member_by_email(email).id
+        token = read_str(body, "token", required=True, label=label("token"))
+        distinct = body.get("distinct_id")
+        if isinstance(distinct, int) and not isinstance(distinct, bool):
+            distinct = str(distinct)
+        distinct_id = read_str({"d": distinct}, "d", label=label("distinct_id"))
+        assert token is not None
+        activity, created = backend.record_activity(
+            customer_id,
+            token,
+            properties=read_object(body, "properties", label=label("properties")) or {},
+            distinct_id=distinct_id,
+            created_on_origin_at=read_datetime(
+                body, "created_on_origin_at", label=label("created_on_origin_at")
+            ),
+            updated_on_origin_at=read_datetime(
+                body, "updated_on_origin_at", label=label("updated_on_origin_at")
+            ),
+        )
+        return json_response({"activity": schemas.activity(activity)}, 201 if created else 200)
+
+    # -- points products and purchases ----------------------------------------------
+
+    def _product(self, program: Program, product_id: int) -> RewardOffer:
+        offer = program.offer(product_id)
+        if not _is_product(offer):
+            raise SmileError(404, "Points product not found.")
+        return offer
+
+    @api
+    def on_points_products_list(self, request: Request, backend: SmileBackend) -> Response:
+        args = request.args
+        exchange_type = read_str(args, "exchange_type", choices=[k.value for k in PriceKind])
+        page = read_int(args, "page", minimum=1) or 1
+        page_size = read_int(args, "page_size", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+        offers = sorted(
+            (
+                o
+                for o in backend.program.offers()
+                if o.active
+                and _is_product(o)
+                and (exchange_type is None or o.price_kind == exchange_type)
+            ),
+            key=lambda o: o.id,
+        )
+        chosen = classic_page(offers, page=page, page_size=page_size)
+        label = backend.points_label
+        return json_response(
+            {"points_products": [schemas.points_product(o, label) for o in chosen]}
+        )
+
+    @api
+    def on_points_product_show(
+        self, request: Request, backend: SmileBackend, product_id: int
+    ) -> Response:
+        offer = self._product(backend.program, product_id)
+        return json_response(
+            {"points_product": schemas.points_product(offer, backend.points_label)}
+        )
+
+    @api
+    def on_points_product_purchase(
+        self, request: Request, backend: SmileBackend, product_id: int
+    ) -> Response:
+        body = json_object(request)
+        customer_id = read_int(body, "customer_id", required=True)
+        points = read_int(body, "points_to_spend", minimum=1)
+        program = backend.program
+        offer = self._product(program, product_id)
+        assert customer_id is not None
+        program.member(customer_id)
+        if offer.price_kind is PriceKind.VARIABLE and points is None:
+            raise ParseError(
+                "points_to_spend",
+                "missing",
+                "points_to_spend is required for a variable points product",
+            )
+        with wire_fields(points="points_to_spend", member_id="customer_id"):
+            fulfillment = program.redeem(
+                customer_id,
+                offer.id,
+                points=points if offer.price_kind is PriceKind.VARIABLE else None,
+            )
+        return json_response({"points_purchase": schemas.points_purchase(fulfillment, offer)}, 201)
+
+    def _purchases(self, program: Program) -> list[Fulfillment]:
+        return [f for f in program.fulfillments() if f.source == "redemption"]
+
+    @api
+    def on_points_purchases_list(self, request: Request, backend: SmileBackend) -> Response:
+        args = request.args
+        customer_id = read_int(args, "customer_id")
+        updated_min = read_datetime(args, "updated_at_min")
+        program = backend.program
+        offers = {o.id: o for o in program.offers()}
+        purchases = [
+            f
+            for f in self._purchases(program)
+            if (customer_id is None or f.member_id == customer_id)
+            and _since(updated_min, f.updated_at)
+        ]
+        return _listing(
+            args,
+            "points_purchases",
+            purchases,
+            lambda f: f.id,
+            lambda f: schemas.points_purchase(f, offers[f.offer_id]),
+            classic=False,
+        )
+
+    @api
+    def on_points_purchase_show(
+        self, request: Request, backend: SmileBackend, purchase_id: int
+    ) -> Response:
+        program = backend.program
+        found = [f for f in self._purchases(program) if f.id == purchase_id]
+        if not found:
+            raise SmileError(404, PURCHASE_NOT_FOUND)
+        offer = program.offer(found[0].offer_id)
+        return json_response({"points_purchase": schemas.points_purchase(found[0], offer)})
+
+    # -- points transactions --------------------------------------------------------
+
+    @api
+    def on_points_transactions_list(self, request: Request, backend: SmileBackend) -> Response:
+        args = request.args
+        customer_id = read_int(args, "customer_id")
+        updated_min = read_datetime(args, "updated_at_min")
+        program = backend.program
+        offers = {o.id: o for o in program.offers()}
+        txns = [
+            t
+            for t in program.transactions()
+            if t.status is TxnStatus.POSTED
+            and (customer_id is None or t.member_id == customer_id)
+            and _since(updated_min, t.resolved_at or t.created_at)
+        ]
+        notes = backend.notes
+        return _listing(
+            args,
+            "points_transactions",
+            txns,
+            lambda t: t.id,
+            lambda t: schemas.points_transaction(t, notes.get(t.id), offers),
+        )
+
+    @api
+    def on_points_transaction_create(self, request: Request, backend: SmileBackend) -> Response:
+        body = read_object(json_object(request), "points_transaction", required=True) or {}
+        label = "points_transaction.{}".format
+        customer_id = read_int(body, "customer_id", required=True, label=label("customer_id"))
+        change = read_int(body, "points_change", required=True, label=label("points_change"))
+        description = read_str(body, "description", required=True, label=label("description"))
+        note = read_str(body, "internal_note", label=label("internal_note"))
+        assert customer_id is not None and change is not None and description is not None
+        with wire_fields(
+            points_change=label("points_change"),
+            description=label("description"),
+            member_id=label("customer_id"),
+        ):
+            txn_id = backend.adjust(customer_id, change, description, note)
+        program = backend.program
+        offers = {o.id: o for o in program.offers()}
+        body_out = schemas.points_transaction(program.transaction(txn_id), note, offers)
+        return json_response({"points_transaction": body_out}, 201)
+
+    @api
+    def on_points_transaction_show(
+        self, request: Request, backend: SmileBackend, transaction_id: int
+    ) -> Response:
+        program = backend.program
+        txn = program.transaction(transaction_id)
+        if txn.status is not TxnStatus.POSTED:
+            raise SmileError(404, "Points transaction not found.")
+        offers = {o.id: o for o in program.offers()}
+        body = schemas.points_transaction(txn, backend.notes.get(txn.id), offers)
+        return json_response({"points_transaction": body})
+
+    # -- reward fulfillments --------------------------------------------------------
+
+    @api
+    def on_reward_fulfillments_list(self, request: Request, backend: SmileBackend) -> Response:
+        args = request.args
+        customer_id = read_int(args, "customer_id")
+        status = read_str(args, "fulfillment_status", choices=[s.value for s in FulfillmentStatus])
+        usage = read_str(args, "usage_status", choices=[u.value for u in UsageStatus])
+        updated_min = read_datetime(args, "updated_at_min")
+        program = backend.program
+        offers = {o.id: o for o in program.offers()}
+        found = [
+            f
+            for f in program.fulfillments()
+            if (customer_id is None or f.member_id == customer_id)
+            and (status is None or f.status == status)
+            and (usage is None or f.usage == usage)
+            and _since(updated_min, f.updated_at)
+        ]
+        return _listing(
+            args,
+            "reward_fulfillments",
+            found,
+            lambda f: f.id,
+            lambda f: schemas.listed_reward_fulfillment(f, offers[f.offer_id]),
+            classic=False,
+        )
+
+    # -- program configuration (read-only in the API) -------------------------------
+
+    @api
+    def on_earning_rules_list(self, request: Request, backend: SmileBackend) -> Response:
+        rules = [r for r in backend.program.rules() if r.active]
+        return _listing(
+            request.args,
+            "earning_rules",
+            rules,
+            lambda r: r.id,
+            schemas.earning_rule,
+            classic=False,
+        )
+
+    @api
+    def on_points_settings_show(self, request: Request, backend: SmileBackend) -> Response:
+        return json_response({"points_settings": schemas.points_settings(backend.points_label)})
+
+    @api
+    def on_vip_tiers_list(self, request: Request, backend: SmileBackend) -> Response:
+        include = _includes(request.args, VIP_TIER_INCLUDES)
+        program = backend.program
+        track = schemas.vip_track(program)
+        tiers = program.tiers(track.id) if track is not None else []
+        offers = {o.id: o for o in program.offers()}
+        return json_response(
+            {"vip_tiers": [schemas.vip_tier_details(t, offers, include) for t in tiers]}
+        )
+
+    # -- events ---------------------------------------------------------------------
+
+    @api
+    def on_event_create(self, request: Request, backend: SmileBackend) -> Response:
+        event = read_object(json_object(request), "event", required=True) or {}
+        topic = read_str(event, "topic", required=True, choices=TOPICS, label="event.topic")
+        data = read_object(event, "data", required=True, label="event.data") or {}
+        assert topic is not None
+        apply_event(backend, topic, data)
+        return json_response({"event": {"topic": topic}}, 202)
