@@ -153,7 +153,13 @@ def test_consumption_order_soonest_expiry_then_oldest_never_last(
     clock.advance(DAY)
     soon_too = program.earn(member.id, 10, lifetime=9 * DAY)  # also expires day 10, newer
     never_new = program.earn(member.id, 10)
-    assert lot_ids(program, member.id) == [soon.id, soon_too.id, late.id, never_old.id, never_new.id]
+    assert lot_ids(program, member.id) == [
+        soon.id,
+        soon_too.id,
+        late.id,
+        never_old.id,
+        never_new.id,
+    ]
 
     program.spend(member.id, 15)  # all of `soon`, half of `soon_too`
     lots = {lot.txn_id: lot.remaining for lot in program.lots(member.id)}

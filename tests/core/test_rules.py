@@ -306,8 +306,10 @@ def test_reject_never_credits(program: Program, member: Member) -> None:
     assert (view.balance, view.pending, view.earned) == (0, 0, 0)
 
 
-@pytest.mark.parametrize(("first", "second"), [("approve", "approve"), ("approve", "reject"),
-                                                ("reject", "approve"), ("reject", "reject")])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("approve", "approve"), ("approve", "reject"), ("reject", "approve"), ("reject", "reject")],
+)
 def test_resolution_happens_at_most_once(
     program: Program, member: Member, first: str, second: str
 ) -> None:
@@ -392,9 +394,7 @@ def test_manual_resolution_before_due_wins_over_auto(
 def test_lot_lifetime_starts_at_approval(
     program: Program, member: Member, clock: ManualClock
 ) -> None:
-    rule = program.add_rule(
-        name="r", points=20, approval=Approval.MANUAL, points_lifetime=10 * DAY
-    )
+    rule = program.add_rule(name="r", points=20, approval=Approval.MANUAL, points_lifetime=10 * DAY)
     txn = program.award(member.id, rule.id)
     assert txn.expires_at is None
     clock.advance(5 * DAY)
@@ -423,7 +423,9 @@ def test_lot_lifetime_of_an_auto_approved_award_starts_at_due(
     assert (expiry.kind, expiry.created_at) == (TxnKind.EXPIRE, start + 2 * DAY)
 
 
-def test_immediate_award_with_lifetime(program: Program, member: Member, clock: ManualClock) -> None:
+def test_immediate_award_with_lifetime(
+    program: Program, member: Member, clock: ManualClock
+) -> None:
     rule = program.add_rule(name="r", points=20, points_lifetime=7 * DAY)
     txn = program.award(member.id, rule.id)
     assert txn.expires_at == clock.now() + 7 * DAY
