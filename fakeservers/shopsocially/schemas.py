@@ -124,7 +124,7 @@ class Render:
             "giftcard_description": meta.get("giftcard_description", ""),
             "terms_and_conds_text": meta.get("terms_and_conds_text", ""),
             "redemption_instructions": meta.get("redemption_instructions"),
-            "giftcard_coupon_codes": ",".join(pool.codes) if pool is not None else "",
+            "giftcard_coupon_codes": ",".join(meta.get("giftcard_coupon_codes", ())),
             "remaining_coupon_codes": (
                 self.program.pool_remaining(pool.id) if pool is not None else None
             ),

@@ -410,6 +410,7 @@ class Operations:
             "giftcard_description": str(description).strip(),
             "terms_and_conds_text": str(terms).strip(),
             "redemption_instructions": p.text("redemption_instructions"),
+            "giftcard_coupon_codes": codes,
             "created_at": stamp, "updated_at": stamp,
         }
         with self._config_lock:
@@ -453,17 +454,20 @@ class Operations:
             wire.day_end_exclusive(wire.parse_coupon_expiry(str(p.text("coupon_expiry"))))
             if p.present("coupon_expiry") else None
         )
+        if offer.pool_id is not None:
+            # Pool commands first: adding codes is the one step the core may still refuse
+            # (a code already used anywhere in the program); the offer update cannot fail.
+            uploaded = list(metadata.get("giftcard_coupon_codes", ()))
+            fresh = [code for code in dict.fromkeys(new_codes) if code not in uploaded]
+            if fresh:
+                program.add_codes(offer.pool_id, fresh)
+                metadata["giftcard_coupon_codes"] = uploaded + fresh
+            if expires_at is not None:
+                program.update_pool(offer.pool_id, expires_at=expires_at)
         metadata["updated_at"] = call.now.isoformat()
         changes["metadata"] = metadata
         offer = program.update_offer(offer.id, **changes)
-        if offer.pool_id is not None:
-            known = set(program.pool(offer.pool_id).codes)
-            fresh = [code for code in dict.fromkeys(new_codes) if code not in known]
-            if fresh:
-                program.add_codes(offer.pool_id, fresh)
-            if expires_at is not None:
-                program.update_pool(offer.pool_id, expires_at=expires_at)
-        return call.render.redemption(program.offer(offer.id))
+        return call.render.redemption(offer)
 
     def _associated_levels(self, call: Call) -> tuple[int, ...] | None:
         """`associated_levels`: level ids (JSON list or comma-separated); `all` = everyone."""
