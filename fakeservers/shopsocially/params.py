@@ -49,15 +49,19 @@ class Params:
         text = str(value).strip()
         return text or None
 
-    def required(self, *keys: str) -> list[Any]:
-        """All of `keys` present and non-blank, or `missing parameters` naming none of them."""
-        missing = [key for key in keys if self.text(key) is None]
-        if missing:
+    def required(self, *keys: str) -> list[str]:
+        """The trimmed text of every key: `missing parameters` if one is absent or blank,
+        `invalid parameters` if one is a JSON list or object."""
+        if not all(self.present(key) for key in keys):
             raise errors.ApiError(400, errors.MISSING_PARAMETERS)
-        return [self._values[key] for key in keys]
+        return [self.text(key) or "" for key in keys]
 
     def present(self, key: str) -> bool:
-        return self.text(key) is not None
+        """Given and not blank (a JSON list or object counts as given)."""
+        value = self._values.get(key)
+        if isinstance(value, (list, dict)):
+            return True
+        return value is not None and bool(str(value).strip())
 
     def alias(self, canonical: str, *others: str) -> None:
         """Accept the spellings the docs' own examples use (`minimum_points` for
@@ -118,5 +122,8 @@ def read_params(request: Request) -> Params:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise errors.ApiError(400, errors.INVALID_PARAMETERS) from None
-        values.update(_from_json(text) if text.lstrip().startswith("{") else _from_pairs(text))
+        mimetype = request.mimetype or ""
+        is_json = mimetype == "application/json" or mimetype.endswith("+json")
+        looks_json = is_json or text.lstrip().startswith("{")
+        values.update(_from_json(text) if looks_json else _from_pairs(text))
     return Params(values)

@@ -393,13 +393,13 @@ class Operations:
     def create_redemption(self, call: Call) -> Any:
         p = call.params
         p.alias("allowed_redeem_points", "allowed_redeemp_points")
-        (redemption_id, name, points, value, description, terms, codes_text,
-         expiry_text) = p.required(
+        (redemption_id, name, points, value, description, terms, expiry_text) = p.required(
             "redemption_id", "redemption_name", "allowed_redeem_points", "redemption_value",
-            "giftcard_description", "terms_and_conds_text", "giftcard_coupon_codes",
-            "coupon_expiry")
+            "giftcard_description", "terms_and_conds_text", "coupon_expiry")
+        if not p.present("giftcard_coupon_codes"):
+            raise errors.ApiError(400, errors.MISSING_PARAMETERS)
         price = wire.parse_int(points, minimum=1)
-        codes = _codes(codes_text)
+        codes = _codes(p.raw("giftcard_coupon_codes"))
         expires_at = wire.day_end_exclusive(wire.parse_coupon_expiry(str(expiry_text)))
         tiers = self._associated_levels(call)
         stamp = call.now.isoformat()
