@@ -581,3 +581,22 @@ def test_partial_return_while_pending_applies_on_approval(
     clock.advance(timedelta(days=8))  # the award approves itself
     assert program.order("A").clawed_back == 50
     assert bal(program, member.id) == 50
+
+
+@pytest.mark.parametrize(
+    ("awarded", "amount", "returned", "target"),
+    [
+        (10, "30", "10", 3),
+        (10, "30", "20", 7),
+        (10, "30", "30", 10),
+        (10, "30", "45", 10),  # never more than awarded
+        (10, "0", "0", 10),  # an order without amount gives everything back
+        (0, "30", "10", 0),
+        (1, "2", "1", 1),  # half a point rounds half up
+        (3, "9.99", "3.33", 1),
+    ],
+)
+def test_clawback_target_pure(awarded: int, amount: str, returned: str, target: int) -> None:
+    from loyaltykit.orders import clawback_target
+
+    assert clawback_target(awarded, Decimal(amount), Decimal(returned)) == target

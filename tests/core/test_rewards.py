@@ -260,3 +260,16 @@ def test_fulfillments_listing(program: Program, member: Member, other: Member) -
     assert program.fulfillments() == [a, b]
     assert program.fulfillments(other.id) == [b]
     assert (a.id, b.id) == (1, 2)
+
+
+def test_price_and_value_pure() -> None:
+    from loyaltykit.rewards import RewardOffer, price_and_value
+
+    fixed = RewardOffer(1, "f", points_price=300, value=Decimal("2.50"))
+    assert price_and_value(fixed, None) == (300, Decimal("2.50"))
+    assert price_and_value(fixed, 300) == (300, Decimal("2.50"))
+    var = RewardOffer(2, "v", price_kind=PriceKind.VARIABLE, step=100,
+                      value_per_step=Decimal("1.25"))  # fmt: skip
+    assert price_and_value(var, 700) == (700, Decimal("8.75"))
+    with pytest.raises(InvalidArgument):
+        price_and_value(var, 750)

@@ -440,3 +440,59 @@ def test_award_with_order_id_happens_once_per_order_and_rule(
     assert again == first
     assert program.member(member.id).balance == 20
     assert program.order("A-1").awarded == 20
+
+
+# -- pure helpers --------------------------------------------------------------------------
+
+
+def test_points_for_pure() -> None:
+    from loyaltykit.rules import EarningRule, points_for
+
+    fixed = EarningRule(1, "f", points=10)
+    mult = EarningRule(2, "m", kind=RuleKind.MULTIPLIER, multiplier=Decimal("1.5"))
+    assert points_for(fixed, None, None, Decimal(1)) == 10
+    assert points_for(fixed, Decimal(999), None, Decimal(1)) == 10  # amount is ignored
+    assert points_for(fixed, None, 4, Decimal("1.25")) == 5
+    assert points_for(mult, Decimal("3.33"), None, Decimal(1)) == 4  # floor(4.995)
+    assert points_for(mult, None, None, Decimal(1)) == 0
+    assert points_for(mult, Decimal(-3), None, Decimal(1)) == -5  # floor, not truncation
+
+
+@pytest.mark.parametrize(
+    ("window", "moment", "start", "end"),
+    [
+        (Window.DAY, datetime(2024, 2, 29, 13, 5, tzinfo=UTC),
+         datetime(2024, 2, 29, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
+        (Window.WEEK, datetime(2024, 3, 3, 23, 0, tzinfo=UTC),  # a Sunday
+         datetime(2024, 2, 26, tzinfo=UTC), datetime(2024, 3, 4, tzinfo=UTC)),
+        (Window.MONTH, datetime(2024, 12, 31, 23, 59, tzinfo=UTC),
+         datetime(2024, 12, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
+        (Window.YEAR, datetime(2024, 7, 4, tzinfo=UTC),
+         datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
+    ],
+)  # fmt: skip
+def test_window_start_and_end(
+    window: Window, moment: datetime, start: datetime, end: datetime
+) -> None:
+    from loyaltykit.rules import window_end, window_start
+
+    assert window_start(window, moment, UTC) == start
+    assert window_end(window, start) == end
+
+
+def test_lifetime_window_has_no_bounds() -> None:
+    from loyaltykit.rules import window_end, window_start
+
+    assert window_start(Window.LIFETIME, datetime(2024, 1, 1, tzinfo=UTC), UTC) is None
+    assert window_end(Window.LIFETIME, datetime(2024, 1, 1, tzinfo=UTC)) is None
+
+
+def test_window_start_in_a_zone_with_daylight_saving() -> None:
+    from loyaltykit.rules import window_end, window_start
+
+    zone = ZoneInfo("Europe/Paris")
+    # 2024-03-31 is the day clocks go forward in Paris: it lasts 23 hours
+    start = window_start(Window.DAY, datetime(2024, 3, 31, 12, 0, tzinfo=UTC), zone)
+    assert start == datetime(2024, 3, 30, 23, 0, tzinfo=UTC)
+    end = window_end(Window.DAY, start)  # type: ignore[arg-type]
+    assert end == datetime(2024, 3, 31, 22, 0, tzinfo=UTC)

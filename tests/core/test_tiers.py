@@ -338,3 +338,20 @@ def test_tier_validation(program: Program) -> None:
     assert info.value.field == "track_id"
     with pytest.raises(TierNotFound):
         program.update_tier(99, name="y")
+
+
+def test_tier_for_pure() -> None:
+    from loyaltykit.tiers import Tier, tier_for
+
+    bronze = Tier(1, 1, "bronze", Decimal(0))
+    silver = Tier(2, 1, "silver", Decimal(100))
+    gold = Tier(3, 1, "gold", Decimal(500))
+    ladder_ = [bronze, silver, gold]
+    assert tier_for(ladder_, Decimal(-5), None) is None
+    assert tier_for(ladder_, Decimal(0), None) is bronze
+    assert tier_for(ladder_, Decimal("99.99"), None) is bronze
+    assert tier_for(ladder_, Decimal(100), None) is silver
+    assert tier_for(ladder_, Decimal(10**9), None) is gold
+    assert tier_for(ladder_, Decimal(0), gold) is gold  # the floor wins when higher
+    assert tier_for(ladder_, Decimal(600), silver) is gold  # and not when lower
+    assert tier_for([], Decimal(600), None) is None
