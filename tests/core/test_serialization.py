@@ -263,3 +263,21 @@ def test_contract_replay_without_settings_loses_the_clawback_policy() -> None:
     assert Program.replay(p.journal(), clock).state() != p.state()
     same = Program.replay(p.journal(), clock, clawback=ClawbackPolicy.WRITE_OFF)
     assert same.state() == p.state()
+
+
+@pytest.mark.xfail(
+    strict=True, reason="BUG: a fixed-offset timezone is saved as 'UTC' by snapshot()"
+)
+def test_restore_keeps_a_fixed_offset_timezone() -> None:
+    from datetime import timezone
+
+    zone = timezone(timedelta(hours=5))
+    clock = ManualClock(START)
+    p = Program(clock, timezone=zone)
+    member = p.add_member(email="x@example.com").id
+    rule = p.add_rule(name="r", points=1, cap=Cap(1, Window.DAY))
+    clock.set(datetime(2024, 3, 5, 18, 30, tzinfo=UTC))  # 23:30 at +05:00
+    p.award(member, rule.id)
+    restored = Program.restore(json.loads(json.dumps(p.snapshot())), clock)
+    clock.set(datetime(2024, 3, 5, 19, 0, tzinfo=UTC))  # midnight at +05:00: a new day
+    restored.award(member, rule.id)  # in UTC it is still 5 March: CapReached today
