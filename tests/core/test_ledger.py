@@ -336,3 +336,73 @@ def test_award_usage_of_a_debit_is_zero(program: Program, member: Member) -> Non
     program.earn(member.id, 10)
     spend = program.spend(member.id, 4)
     assert program.award_usage(spend.id) == AwardUsage(0, 0, 0)
+
+
+# -- a reference model -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lots_match_a_reference_model(seed: int) -> None:
+    """Random earn / spend / adjust / clock moves against a tiny model of lots."""
+    import random
+    from datetime import UTC, datetime
+
+    from loyaltykit import ClawbackPolicy
+
+    rng = random.Random(seed)
+    clock = ManualClock(datetime(2024, 1, 1, tzinfo=UTC))
+    program = Program(clock, clawback=ClawbackPolicy.WRITE_OFF)
+    mid = program.add_member(email="m@example.com").id
+    never = datetime.max.replace(tzinfo=UTC)
+    model: dict[int, list[object]] = {}  # txn id -> [expires_at, remaining]
+    expired_total = 0
+
+    def live() -> list[tuple[object, int, int]]:
+        rows = [(e, i, r) for i, (e, r) in model.items() if r > 0]  # type: ignore[misc]
+        return sorted(rows, key=lambda row: (row[0] or never, row[1]))  # type: ignore[operator]
+
+    for _ in range(250):
+        action = rng.random()
+        if action < 0.35:
+            pts = rng.randint(1, 50)
+            life = timedelta(hours=rng.randint(1, 72)) if rng.random() < 0.6 else None
+            txn = (
+                program.earn(mid, pts, lifetime=life)
+                if rng.random() < 0.5
+                else program.adjust(mid, pts, lifetime=life)
+            )
+            model[txn.id] = [txn.expires_at, pts]
+        elif action < 0.7:
+            pts = rng.randint(1, 60)
+            available = sum(r for _, _, r in live())
+            if pts > available:
+                with pytest.raises(InsufficientPoints):
+                    program.spend(mid, pts)
+                continue
+            (program.spend if rng.random() < 0.5 else _negative_adjust(program))(mid, pts)
+            for _, lot_id, left in live():
+                take = min(left, pts)
+                model[lot_id][1] = left - take
+                pts -= take
+                if not pts:
+                    break
+        else:
+            clock.advance(timedelta(hours=rng.randint(1, 30)))
+            for _, lot_id, left in live():
+                expires = model[lot_id][0]
+                if expires is not None and expires <= clock.now():  # type: ignore[operator]
+                    expired_total += left
+                    model[lot_id][1] = 0
+        lots = program.lots(mid)
+        assert [(lot.txn_id, lot.remaining) for lot in lots] == [(i, r) for _, i, r in live()]
+        view = program.member(mid)
+        assert view.balance == sum(r for _, _, r in live())
+        assert view.expired == expired_total
+        assert view.earned == view.balance + view.spent + view.expired
+    assert Program.replay(program.journal(), clock, clawback=program.clawback).state() == (
+        program.state()
+    )
+
+
+def _negative_adjust(program: Program):  # type: ignore[no-untyped-def]
+    return lambda member_id, pts: program.adjust(member_id, -pts)
