@@ -753,3 +753,55 @@ def test_threads_redeeming_from_one_pool_never_share_a_code() -> None:
     assert sorted(issued) == codes  # type: ignore[type-var]
     assert len(exhausted) == 6 * 30 - 100
     assert sum(program.member(m).spent for m in members) == 100
+
+
+def test_threads_with_a_moving_clock_keep_the_ledger_consistent() -> None:
+    clock = ManualClock(START)
+    program = Program(clock, seed=2)
+    members = [program.add_member(email=f"c{i}@example.com").id for i in range(3)]
+    rule = program.add_rule(
+        name="delayed", points=5, approval=Approval.DELAYED, approval_delay=timedelta(minutes=30)
+    )
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def tick() -> None:
+        while not stop.is_set():
+            clock.advance(timedelta(minutes=7))
+
+    def work(worker: int) -> None:
+        try:
+            for i in range(150):
+                member_id = members[(worker + i) % len(members)]
+                program.earn(member_id, 10, lifetime=timedelta(hours=1 + i % 3))
+                program.award(member_id, rule.id)
+                with contextlib.suppress(InsufficientPoints):
+                    program.spend(member_id, 7)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    ticker = threading.Thread(target=tick)
+    workers = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    ticker.start()
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    stop.set()
+    ticker.join()
+    assert errors == []
+    clock.advance(timedelta(days=1))
+    program.expire_due()
+    for m in members:
+        view = program.member(m)
+        txns = [t for t in program.transactions(m) if t.status.value == "posted"]
+        assert view.pending == 0
+        assert view.balance == sum(t.points for t in txns)
+        assert view.earned == view.balance + view.spent + view.expired
+        lots = program.lots(m)
+        assert all(lot.expires_at is None for lot in lots)  # every expiring lot is gone
+        assert sum(lot.remaining for lot in lots) == view.balance
+    total_awards = sum(t.points for t in program.transactions() if t.kind is TxnKind.AWARD)
+    assert total_awards == 4 * 150 * 5  # every delayed award approved itself
+    replayed = Program.replay(program.journal(), clock)
+    assert replayed.state() == program.state()
