@@ -121,3 +121,34 @@ def test_retry_survives_snapshot_and_restore(program: Program, member: Member) -
     with pytest.raises(IdempotencyConflict):
         restored.earn(member.id, 12, idempotency_key="k")
     assert restored.member(member.id).balance == 10
+
+
+def test_add_member_retry_returns_the_first_member(program: Program) -> None:
+    first = program.add_member(email="n@example.com", idempotency_key="m")
+    assert program.add_member(email="n@example.com", idempotency_key="m") == first
+    assert len(program.members()) == 1
+
+
+@pytest.mark.xfail(
+    strict=True, reason="BUG: add_member's idempotency fingerprint ignores metadata"
+)
+def test_add_member_key_with_different_metadata_conflicts(program: Program) -> None:
+    program.add_member(email="n@example.com", metadata={"tier": "a"}, idempotency_key="m")
+    with pytest.raises(IdempotencyConflict):
+        program.add_member(email="n@example.com", metadata={"tier": "b"}, idempotency_key="m")
+
+
+def test_retry_returns_the_current_record_of_the_first_result(
+    program: Program, member: Member
+) -> None:
+    """Contract silent: a retry returns the same object (same id) as it is now, e.g. a
+    pending award approved in the meantime comes back approved."""
+    from loyaltykit import Approval, TxnStatus
+
+    rule = program.add_rule(name="r", points=5, approval=Approval.MANUAL)
+    first = program.award(member.id, rule.id, idempotency_key="w")
+    program.approve(first.id)
+    again = program.award(member.id, rule.id, idempotency_key="w")
+    assert again.id == first.id
+    assert again.status is TxnStatus.POSTED
+    assert program.member(member.id).balance == 5
