@@ -355,3 +355,22 @@ def test_tier_for_pure() -> None:
     assert tier_for(ladder_, Decimal(0), gold) is gold  # the floor wins when higher
     assert tier_for(ladder_, Decimal(600), silver) is gold  # and not when lower
     assert tier_for([], Decimal(600), None) is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a lifetime track added later ignores what members earned/spent before it",
+)
+def test_a_lifetime_track_added_later_counts_the_history(
+    program: Program, member: Member, clock: ManualClock
+) -> None:
+    program.earn(member.id, 500)
+    program.record_order(
+        "o1", member_id=member.id, amount=Decimal(80), status=OrderStatus.PAID,
+        updated_at=clock.now(),
+    )  # fmt: skip
+    points = program.add_track(name="lifetime points")
+    silver = program.add_tier(points.id, name="silver", threshold=100)
+    spend = program.add_track(name="lifetime spend", metric=Metric.AMOUNT_SPENT)
+    spender = program.add_tier(spend.id, name="spender", threshold=50)
+    assert program.member(member.id).tiers == {points.id: silver.id, spend.id: spender.id}
