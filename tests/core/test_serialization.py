@@ -228,7 +228,7 @@ def test_journal_is_a_copy(program: Program) -> None:
 
 
 def test_state_of_an_empty_program(program: Program) -> None:
-    assert Program.restore(program.snapshot()).state() == program.state()
+    assert Program.restore(program.snapshot(), program.clock).state() == program.state()
 
 
 @pytest.mark.xfail(
