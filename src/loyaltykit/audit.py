@@ -103,7 +103,13 @@ class _Auditor:
                 account = self.accounts[event.member_id]
                 if self.policy is ClawbackPolicy.PENDING_DEDUCTION:
                     account.debt += event.points
-                self.metric(event.member_id, Metric.POINTS_EARNED, event.at, -event.points)
+                self.metric(
+                    event.member_id,
+                    Metric.POINTS_EARNED,
+                    event.at,
+                    -event.points,
+                    self.origin(event.order_id),
+                )
             elif isinstance(event, KeyRecorded):
                 self.keys[event.key] += 1
             elif isinstance(event, PoolDefined):
@@ -144,7 +150,17 @@ class _Auditor:
                 continue
             net = record.amount - record.returned_amount
             if net:
-                self.metric(record.member_id, Metric.AMOUNT_SPENT, order.recorded_at, sign * net)
+                self.metric(
+                    record.member_id,
+                    Metric.AMOUNT_SPENT,
+                    order.recorded_at,
+                    sign * net,
+                    order.paid_at,
+                )
+
+    def origin(self, order_id: str | None) -> datetime | None:
+        order = self.orders.get(order_id) if order_id is not None else None
+        return order.paid_at if order is not None else None
 
     def on_txn(self, txn: Transaction) -> None:
         if txn.id in self.txns:
@@ -222,7 +238,13 @@ class _Auditor:
         if txn.kind is TxnKind.CLAWBACK:
             account.clawed += take
             account.debt += need - take
-            self.metric(txn.member_id, Metric.POINTS_EARNED, txn.created_at, -need)
+            self.metric(
+                txn.member_id,
+                Metric.POINTS_EARNED,
+                txn.created_at,
+                -need,
+                self.origin(txn.order_id),
+            )
         elif txn.kind is TxnKind.SETTLE:
             account.clawed += need
             account.debt -= need
@@ -245,12 +267,21 @@ class _Auditor:
         else:
             self.txns[event.txn_id] = txn._replace(status=TxnStatus.REJECTED)
 
-    def metric(self, member_id: int, metric: Metric, at: datetime, delta: Decimal | int) -> None:
+    def metric(
+        self,
+        member_id: int,
+        metric: Metric,
+        at: datetime,
+        delta: Decimal | int,
+        origin: datetime | None = None,
+    ) -> None:
         account = self.accounts[member_id]
         for track in self.tracks.values():
             if track.metric is not metric:
                 continue
             start = window_start(track.window, at, self.zone)
+            if origin is not None and window_start(track.window, origin, self.zone) != start:
+                continue
             period, value = account.metrics.get(track.id, (None, Decimal(0)))
             if track.window is not Window.LIFETIME and start != period:
                 if period is not None and start is not None and start < period:

@@ -51,6 +51,8 @@ class Order:
     pending_deduction: int = 0
     """Part of the clawback that could not be taken because the points were spent."""
     txn_ids: tuple[int, ...] = ()
+    paid_at: datetime | None = None
+    """When the order was first seen paid: the period its amount and points count in."""
 
     @property
     def remaining_amount(self) -> Decimal:

@@ -198,6 +198,9 @@ class Program:
             expires_at = at + lifetime if lifetime is not None else None
         self._emit(AwardResolved(txn.id, approved, at, by, expires_at))
         if approved:
+            order = self._state.orders.get(txn.order_id) if txn.order_id else None
+            if order is not None and order.status is OrderStatus.PAID and order.returned_amount:
+                self._claw_to_target(order, at)  # a return made while the award was pending
             self._settle(txn.member_id, at)
 
     def _settle(self, member_id: int, at: datetime) -> None:
@@ -230,13 +233,13 @@ class Program:
         return account
 
     def _rule(self, rule_id: object) -> EarningRule:
-        rule: EarningRule | None = self._state.rules.get(rule_id)  # type: ignore[call-overload]
+        rule = _lookup(self._state.rules, rule_id)
         if rule is None:
             raise RuleNotFound(rule_id)
         return rule
 
     def _offer(self, offer_id: object) -> RewardOffer:
-        offer: RewardOffer | None = self._state.offers.get(offer_id)  # type: ignore[call-overload]
+        offer = _lookup(self._state.offers, offer_id)
         if offer is None:
             raise OfferNotFound(offer_id)
         return offer
@@ -308,7 +311,7 @@ class Program:
                     points_lifetime,
                     approval,
                     approval_delay,
-                    dict(metadata or {}),
+                    _mapping(metadata),
                 )
             )
             self._emit(RuleDefined(rule, now))
@@ -364,12 +367,12 @@ class Program:
         with self._lock:
             now = self._begin()
             v.text(name, "name")
+            clean = self._checked_codes(codes, set())
             if prefix is not None:
                 v.text(prefix, "prefix", required=True)
-                if codes:
+                if clean:
                     raise InvalidArgument("codes", "a pool has either codes or a prefix, not both")
             v.points(suffix_length, "suffix_length")
-            clean = self._checked_codes(codes, set())
             pool = CouponPool(
                 self._state.peek_id("pool"),
                 name,
@@ -409,8 +412,12 @@ class Program:
             return pool
 
     def _checked_codes(self, codes: Iterable[str], taken: set[str]) -> tuple[str, ...]:
-        if isinstance(codes, str):
-            raise InvalidArgument("codes", "codes must be a list of strings, not one string")
+        """Codes are unique across the whole program: a code is issued at most once."""
+        if isinstance(codes, str | bytes) or not isinstance(codes, Iterable):
+            raise InvalidArgument("codes", f"codes must be a list of strings, got {codes!r}")
+        codes = tuple(codes)
+        for state in self._state.pools.values():
+            taken = taken | set(state.available) | state.issued
         seen: set[str] = set()
         for code in codes:
             v.text(code, "codes", required=True)
@@ -420,7 +427,7 @@ class Program:
         return tuple(codes)
 
     def _pool_state(self, pool_id: object) -> PoolState:
-        state: PoolState | None = self._state.pools.get(pool_id)  # type: ignore[call-overload]
+        state = _lookup(self._state.pools, pool_id)
         if state is None:
             raise PoolNotFound(pool_id)
         return state
@@ -436,6 +443,7 @@ class Program:
     def pool_remaining(self, pool_id: int) -> int | None:
         """Codes left to issue (None for a generator pool, which never runs out)."""
         with self._lock:
+            self._begin_read()
             return self._pool_state(pool_id).remaining()
 
     def add_offer(
@@ -471,9 +479,9 @@ class Program:
                     v.money(value, "value"),
                     pool_id,
                     active,
-                    tuple(eligible_tiers),
+                    _tier_ids(eligible_tiers),
                     reward_lifetime,
-                    dict(metadata or {}),
+                    _mapping(metadata),
                 )
             )
             self._emit(OfferDefined(offer, now))
@@ -483,7 +491,7 @@ class Program:
         with self._lock:
             now = self._begin()
             if "eligible_tiers" in changes:
-                changes["eligible_tiers"] = tuple(changes["eligible_tiers"])
+                changes["eligible_tiers"] = _tier_ids(changes["eligible_tiers"])
             offer = self._checked_offer(_evolve(self._offer(offer_id), changes, "offer"))
             self._emit(OfferDefined(offer, now))
             return offer
@@ -555,7 +563,7 @@ class Program:
     ) -> Tier:
         with self._lock:
             now = self._begin()
-            if track_id not in self._state.tracks:
+            if not _is_id(track_id) or track_id not in self._state.tracks:
                 raise TrackNotFound(track_id)
             tier = self._checked_tier(
                 Tier(
@@ -564,7 +572,7 @@ class Program:
                     name,
                     v.money(threshold, "threshold"),
                     v.money(multiplier, "multiplier"),
-                    dict(metadata or {}),
+                    _mapping(metadata),
                 )
             )
             self._emit(TierDefined(tier, now))
@@ -573,7 +581,7 @@ class Program:
     def update_tier(self, tier_id: int, **changes: Any) -> Tier:
         with self._lock:
             now = self._begin()
-            tier = self._state.tiers.get(tier_id)
+            tier = _lookup(self._state.tiers, tier_id)
             if tier is None:
                 raise TierNotFound(tier_id)
             if "track_id" in changes and changes["track_id"] != tier.track_id:
@@ -592,7 +600,7 @@ class Program:
 
     def track(self, track_id: int) -> TierTrack:
         with self._lock:
-            track = self._state.tracks.get(track_id)
+            track = _lookup(self._state.tracks, track_id)
             if track is None:
                 raise TrackNotFound(track_id)
             return track
@@ -603,7 +611,7 @@ class Program:
 
     def tier(self, tier_id: int) -> Tier:
         with self._lock:
-            tier = self._state.tiers.get(tier_id)
+            tier = _lookup(self._state.tiers, tier_id)
             if tier is None:
                 raise TierNotFound(tier_id)
             return tier
@@ -612,12 +620,15 @@ class Program:
         """Tiers in ladder order (lowest threshold first), of one track or of all."""
         with self._lock:
             ids = [track_id] if track_id is not None else list(self._state.ladders)
-            if track_id is not None and track_id not in self._state.tracks:
+            if track_id is not None and (
+                not _is_id(track_id) or track_id not in self._state.tracks
+            ):
                 raise TrackNotFound(track_id)
             return [t for tid in ids for t in self._state.ladders[tid]]
 
     def tier_changes(self, member_id: int | None = None) -> list[TierChange]:
         with self._lock:
+            self._begin_read()
             return [
                 c for c in self._state.tier_changes if member_id is None or c.member_id == member_id
             ]
@@ -679,7 +690,7 @@ class Program:
                         birthday,
                         state,
                         None,
-                        dict(metadata or {}),
+                        _mapping(metadata),
                     )
                 )
                 profile = attrs.evolve(profile, referral_code=self._new_referral_code())
@@ -799,10 +810,10 @@ class Program:
         with self._lock:
             now = self._begin()
             self._account(member_id, active=False)
-            if track_id not in self._state.tracks:
+            if not _is_id(track_id) or track_id not in self._state.tracks:
                 raise TrackNotFound(track_id)
             if tier_id is not None:
-                tier = self._state.tiers.get(tier_id)
+                tier = _lookup(self._state.tiers, tier_id)
                 if tier is None or tier.track_id != track_id:
                     raise TierNotFound(tier_id)
             self._emit(TierFloorSet(member_id, track_id, tier_id, now))
@@ -1024,7 +1035,16 @@ class Program:
         if order_id is not None and order_id not in self._state.orders:
             self._emit(
                 OrderRecorded(
-                    Order(order_id, member_id, money or Decimal(0), OrderStatus.PAID, now, now, now)
+                    Order(
+                        order_id,
+                        member_id,
+                        money or Decimal(0),
+                        OrderStatus.PAID,
+                        now,
+                        now,
+                        now,
+                        paid_at=now,
+                    )
                 )
             )
         return self._post_award(account, rule, value, now, order_id, description, due)
@@ -1308,6 +1328,7 @@ class Program:
 
     def fulfillment(self, fulfillment_id: int) -> Fulfillment:
         with self._lock:
+            self._begin_read()
             found = self._state.fulfillments.get(fulfillment_id)
             if found is None:
                 raise FulfillmentNotFound(fulfillment_id)
@@ -1315,6 +1336,7 @@ class Program:
 
     def fulfillment_by_code(self, code: str) -> Fulfillment:
         with self._lock:
+            self._begin_read()
             fulfillment_id = self._state.by_code.get(code)
             if fulfillment_id is None:
                 raise FulfillmentNotFound(code)
@@ -1322,6 +1344,7 @@ class Program:
 
     def fulfillments(self, member_id: int | None = None) -> list[Fulfillment]:
         with self._lock:
+            self._begin_read()
             return [
                 f
                 for f in self._state.fulfillments.values()
@@ -1399,41 +1422,49 @@ class Program:
                 subtotal=sub,
                 grand_total=grand,
             )
-            if previous is not None and order == attrs.evolve(previous, recorded_at=now):
-                return previous
             was_paid = previous is not None and previous.status is OrderStatus.PAID
-            self._apply_order(order, previous, was_paid, now)
+            increase = Decimal(0)
+            if was_paid and status is OrderStatus.PAID:
+                assert previous is not None
+                held = previous.remaining_amount
+                if money < held:  # the shop lowered the order: a return of the difference
+                    order = attrs.evolve(
+                        order,
+                        amount=previous.amount,
+                        returned_amount=previous.returned_amount + held - money,
+                    )
+                else:
+                    increase = money - held
+                    order = attrs.evolve(order, amount=previous.amount + increase)
+            if status is OrderStatus.PAID and order.paid_at is None:
+                order = attrs.evolve(order, paid_at=now)
+            if previous is not None and attrs.evolve(order, recorded_at=previous.recorded_at) == (
+                previous
+            ):
+                return previous
+            self._emit(OrderRecorded(order))
+            if was_paid and status is OrderStatus.PAID:
+                assert previous is not None
+                if order.returned_amount > previous.returned_amount:
+                    self._claw_to_target(order, now)
+                elif increase and order.member_id is not None:
+                    self._earn_for_order(order, increase, now, first=False)
+            elif status is OrderStatus.PAID and order.member_id is not None:
+                self._earn_for_order(order, order.amount, now, first=True)
+                self._use_coupons(order, now)
+                self._complete_referral(order, now)
+            elif was_paid:
+                self._revoke(external_id, now)
             return self._state.orders[external_id]
 
-    def _apply_order(
-        self, order: Order, previous: Order | None, was_paid: bool, now: datetime
-    ) -> None:
-        if order.status is OrderStatus.PAID and was_paid and previous is not None:
-            old_amount = previous.amount
-            if order.amount < old_amount - previous.returned_amount:
-                # the shop lowered the order: a return of the difference
-                returned = old_amount - order.amount
-                order = attrs.evolve(order, amount=old_amount, returned_amount=returned)
-                self._emit(OrderRecorded(order))
-                self._claw_to_target(order, now)
-                return
-            self._emit(OrderRecorded(attrs.evolve(order, amount=order.amount)))
-            if order.amount > old_amount and order.member_id is not None:
-                self._earn_for_order(order, order.amount - old_amount, now)
-            return
-        self._emit(OrderRecorded(order))
-        if order.status is OrderStatus.PAID and order.member_id is not None:
-            self._earn_for_order(order, order.amount, now)
-            self._use_coupons(order, now)
-            self._complete_referral(order, now)
-        elif was_paid:
-            self._revoke(order.external_id, now)
-
-    def _earn_for_order(self, order: Order, amount: Decimal, now: datetime) -> None:
+    def _earn_for_order(self, order: Order, amount: Decimal, now: datetime, first: bool) -> None:
+        """Award the order rules; a later increase only feeds the per-amount rules."""
         assert order.member_id is not None
         account = self._state.accounts[order.member_id]
         for rule in list(self._state.rules.values()):
             if rule.trigger != ORDER_TRIGGER or not rule.active:
+                continue
+            if not first and rule.kind is RuleKind.FIXED:
                 continue
             try:
                 self._check_cap(account, rule, now)
@@ -1579,6 +1610,7 @@ class Program:
 
     def order(self, external_id: str) -> Order:
         with self._lock:
+            self._begin_read()
             found = self._state.orders.get(external_id)
             if found is None:
                 raise OrderNotFound(external_id)
@@ -1586,6 +1618,7 @@ class Program:
 
     def orders(self, member_id: int | None = None) -> list[Order]:
         with self._lock:
+            self._begin_read()
             return [
                 o
                 for o in self._state.orders.values()
@@ -1717,6 +1750,7 @@ class Program:
 
     def referral(self, referral_id: int) -> Referral:
         with self._lock:
+            self._begin_read()
             found = self._state.referrals.get(referral_id)
             if found is None:
                 raise ReferralNotFound(referral_id)
@@ -1724,6 +1758,7 @@ class Program:
 
     def referrals(self, member_id: int | None = None) -> list[Referral]:
         with self._lock:
+            self._begin_read()
             return [
                 r
                 for r in self._state.referrals.values()
@@ -1738,11 +1773,11 @@ class Program:
             return list(self._journal)
 
     def settings(self) -> dict[str, Any]:
-        zone = self.timezone
+        """The constructor settings the journal does not carry: pass them to `replay`."""
         return {
             "name": self.name,
-            "clawback": str(self.clawback),
-            "timezone": getattr(zone, "key", None) or "UTC",
+            "clawback": self.clawback,
+            "timezone": self.timezone,
             "started_at": self.started_at,
         }
 
@@ -1782,6 +1817,38 @@ class Program:
     def raw_state(self) -> State:
         """The internal state, for audits and the testing kit (read-only by convention)."""
         return self._state
+
+
+def _lookup(table: Mapping[int, T], ident: object) -> T | None:
+    """Find by id; True and 1.0 compare equal to 1 but are not ids."""
+    if isinstance(ident, bool) or not isinstance(ident, int):
+        return None
+    return table.get(ident)
+
+
+def _is_id(value: object) -> bool:
+    """Ids are ints; True and 1.0 compare equal to 1 but are not ids."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _mapping(value: object, field: str = "metadata") -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgument(field, f"{field} must be a mapping, got {value!r}")
+    return dict(value)
+
+
+def _tier_ids(value: object) -> tuple[int, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidArgument(
+            "eligible_tiers", f"eligible_tiers must be a list of tier ids, got {value!r}"
+        )
+    ids = tuple(value)
+    for tier_id in ids:
+        if not _is_id(tier_id):
+            raise InvalidArgument("eligible_tiers", f"tier id must be an integer, got {tier_id!r}")
+    return ids
 
 
 def _enum(kind: type[Any], value: object, field: str) -> Any:

@@ -7,7 +7,7 @@ a restored program is the same program (same ids, balances, lots, tiers, codes).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, get_type_hints
 from zoneinfo import ZoneInfo
@@ -87,8 +87,30 @@ def event_from_data(data: Mapping[str, Any]) -> object:
         raise InvalidArgument("journal", f"malformed {name} event: {exc}") from None
 
 
-def _zone_name(zone: tzinfo) -> str:
-    return getattr(zone, "key", None) or "UTC"
+def zone_to_data(zone: tzinfo) -> str:
+    """An IANA zone by its key, a fixed offset as "+HH:MM", UTC as "UTC"."""
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    offset = zone.utcoffset(None)
+    if offset is None or offset == timedelta(0):
+        return "UTC"
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(offset) // timedelta(minutes=1)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def zone_from_data(name: str) -> tzinfo:
+    if name == "UTC":
+        return UTC
+    if name[:1] in "+-" and len(name) == 6:
+        hours, minutes = int(name[1:3]), int(name[4:6])
+        offset = timedelta(hours=hours, minutes=minutes)
+        return timezone(-offset if name[0] == "-" else offset)
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError) as exc:
+        raise InvalidArgument("timezone", f"unknown timezone {name!r}") from exc
 
 
 def snapshot(program: Program) -> dict[str, Any]:
@@ -97,7 +119,7 @@ def snapshot(program: Program) -> dict[str, Any]:
         "settings": {
             "name": program.name,
             "clawback": str(program.clawback),
-            "timezone": _zone_name(program.timezone),
+            "timezone": zone_to_data(program.timezone),
             "started_at": program.started_at.isoformat(),
         },
         "journal": [event_to_data(e) for e in program.journal()],
@@ -110,8 +132,7 @@ def restore(document: Mapping[str, Any], clock: Clock | None = None) -> Program:
     if document.get("format") != FORMAT:
         raise InvalidArgument("format", f"not a loyaltykit snapshot: {document.get('format')!r}")
     settings = document.get("settings", {})
-    zone_name = settings.get("timezone", "UTC")
-    zone: tzinfo = UTC if zone_name == "UTC" else ZoneInfo(zone_name)
+    zone = zone_from_data(settings.get("timezone", "UTC"))
     events = [event_from_data(e) for e in document.get("journal", [])]
     return Program.replay(
         events,

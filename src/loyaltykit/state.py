@@ -180,7 +180,13 @@ class State:
                     order, pending_deduction=order.pending_deduction + need - taken
                 )
             if self.tracks:
-                self._add_metric(account, Metric.POINTS_EARNED, txn.created_at, Decimal(-need))
+                self._add_metric(
+                    account,
+                    Metric.POINTS_EARNED,
+                    txn.created_at,
+                    Decimal(-need),
+                    self._order_origin(txn.order_id),
+                )
             return
         account.consume(need, self.remaining)
         if kind is TxnKind.SETTLE:
@@ -238,7 +244,13 @@ class State:
                 pending_deduction=order.pending_deduction + event.points,
             )
         if self.tracks:
-            self._add_metric(account, Metric.POINTS_EARNED, event.at, Decimal(-event.points))
+            self._add_metric(
+                account,
+                Metric.POINTS_EARNED,
+                event.at,
+                Decimal(-event.points),
+                self._order_origin(event.order_id),
+            )
 
     # -- members -----------------------------------------------------------------------
 
@@ -340,16 +352,23 @@ class State:
         self.orders[order.external_id] = order
         before = _net_spend(previous)
         after = _net_spend(order)
+        origin = order.paid_at
         if previous is not None and previous.member_id is not None and before:
-            self._spend_metric(previous.member_id, -before, order.recorded_at)
+            self._spend_metric(previous.member_id, -before, order.recorded_at, origin)
         if order.member_id is not None and after:
-            self._spend_metric(order.member_id, after, order.recorded_at)
+            self._spend_metric(order.member_id, after, order.recorded_at, origin)
 
-    def _spend_metric(self, member_id: int, delta: Decimal, at: datetime) -> None:
+    def _order_origin(self, order_id: str | None) -> datetime | None:
+        order = self.orders.get(order_id) if order_id is not None else None
+        return order.paid_at if order is not None else None
+
+    def _spend_metric(
+        self, member_id: int, delta: Decimal, at: datetime, origin: datetime | None
+    ) -> None:
         account = self.accounts[member_id]
         account.amount_spent += delta
         if self.tracks:
-            self._add_metric(account, Metric.AMOUNT_SPENT, at, delta)
+            self._add_metric(account, Metric.AMOUNT_SPENT, at, delta, origin)
 
     def _on_referral(self, event: ReferralRecorded) -> None:
         referral = event.referral
@@ -363,11 +382,22 @@ class State:
 
     # -- tiers -------------------------------------------------------------------------
 
-    def _add_metric(self, account: Account, metric: Metric, at: datetime, delta: Decimal) -> None:
+    def _add_metric(
+        self,
+        account: Account,
+        metric: Metric,
+        at: datetime,
+        delta: Decimal,
+        origin: datetime | None = None,
+    ) -> None:
+        """Count `delta` in the period of `at`; a correction (refund, return) of something
+        that happened at `origin` in an earlier period no longer counts."""
         for track in self.tracks.values():
             if track.metric is not metric:
                 continue
             start = window_start(track.window, at, self.zone)
+            if origin is not None and window_start(track.window, origin, self.zone) != start:
+                continue
             period, value = account.metrics.get(track.id, (None, Decimal(0)))
             if start is not None and start != period:
                 if period is not None and start < period:

@@ -195,9 +195,6 @@ def test_pool_lookup(program: Program) -> None:
     assert program.pools() == [pool]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: a code available in one pool is accepted by another, issued twice"
-)
 def test_a_code_is_never_issued_twice_across_pools(program: Program, member: Member) -> None:
     first = program.add_pool(name="a", codes=["SAME"])
     try:
@@ -212,9 +209,6 @@ def test_a_code_is_never_issued_twice_across_pools(program: Program, member: Mem
     assert len(codes) == len(set(codes)), codes
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: add_pool(codes=<iterator>) validates then stores an empty pool"
-)
 def test_codes_from_an_iterator_are_all_kept(program: Program) -> None:
     pool = program.add_pool(name="p", codes=iter(["A", "B"]))  # type: ignore[arg-type]
     assert program.pool_remaining(pool.id) == 2

@@ -291,9 +291,6 @@ def test_lowered_amount_is_a_partial_return(
     assert program.member(member.id).amount_spent == Decimal(60)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: repeating a lowered-amount order update rewrites the order"
-)
 def test_repeating_a_lowered_amount_update_is_idempotent(
     program: Program, member: Member, clock: ManualClock
 ) -> None:
@@ -320,9 +317,6 @@ def test_raised_amount_earns_on_the_difference(
     assert bal(program, member.id) == 130
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: a raised order amount awards a FIXED per-order rule a second time"
-)
 def test_raised_amount_does_not_repeat_a_fixed_per_order_award(
     program: Program, member: Member, clock: ManualClock
 ) -> None:
@@ -564,11 +558,6 @@ def test_cumulative_target_mixes_points_and_amount_returns(
     assert o.clawed_back == 60
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a partial return made while the order's award is pending is not clawed back "
-    "when the award is approved",
-)
 def test_partial_return_while_pending_applies_on_approval(
     program: Program, member: Member, clock: ManualClock
 ) -> None:

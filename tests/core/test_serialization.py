@@ -231,10 +231,6 @@ def test_state_of_an_empty_program(program: Program) -> None:
     assert Program.restore(program.snapshot(), program.clock).state() == program.state()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: settings() gives the timezone as a str; Program(**settings()) then crashes",
-)
 def test_settings_feed_replay() -> None:
     clock = ManualClock(START)
     p = Program(clock, timezone=ZoneInfo("Europe/Paris"), clawback=ClawbackPolicy.WRITE_OFF)
@@ -265,9 +261,6 @@ def test_contract_replay_without_settings_loses_the_clawback_policy() -> None:
     assert same.state() == p.state()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: a fixed-offset timezone is saved as 'UTC' by snapshot()"
-)
 def test_restore_keeps_a_fixed_offset_timezone() -> None:
     from datetime import timezone
 

@@ -295,10 +295,6 @@ def test_clawed_back_points_leave_the_points_metric(
     assert tier_of(program, member.id, track) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: refunding an order of a past period subtracts it from the current period",
-)
 def test_refund_of_a_past_period_order_does_not_count_against_the_new_period(
     program: Program, member: Member, clock: ManualClock
 ) -> None:
