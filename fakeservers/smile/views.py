@@ -87,6 +87,16 @@ def wire_fields(**names: str) -> Iterator[None]:
         raise ParseError(wire, "invalid", message) from None
 
 
+def query(request: Request) -> Args:
+    """Query parameters, plus a form-encoded body: the docs' `curl -X GET -d "limit=2"`
+    sends its parameters that way."""
+    if not request.form:
+        return request.args
+    merged = MultiDict(request.form)
+    merged.update(request.args)
+    return merged
+
+
 def _includes(args: Args, allowed: Sequence[str]) -> set[str]:
     raw = read_str(args, "include") or ""
     wanted = {part.strip() for part in raw.split(",") if part.strip()}
@@ -158,7 +168,7 @@ class SmileViews:
 
     @api
     def on_customers_list(self, request: Request, backend: SmileBackend) -> Response:
-        args = request.args
+        args = query(request)
         include = _includes(args, CUSTOMER_INCLUDES)
         email = read_str(args, "email")
         state = read_str(args, "state", choices=[s.value for s in MemberState])
@@ -183,7 +193,7 @@ class SmileViews:
     def on_customer_show(
         self, request: Request, backend: SmileBackend, customer_id: int
     ) -> Response:
-        include = _includes(request.args, CUSTOMER_INCLUDES)
+        include = _includes(query(request), CUSTOMER_INCLUDES)
         program = backend.program
         member = program.member(customer_id)
         return json_response({"customer": schemas.customer(program, member, include)})
@@ -252,7 +262,7 @@ class SmileViews:
 
     @api
     def on_points_products_list(self, request: Request, backend: SmileBackend) -> Response:
-        args = request.args
+        args = query(request)
         exchange_type = read_str(args, "exchange_type", choices=[k.value for k in PriceKind])
         page = read_int(args, "page", minimum=1) or 1
         page_size = read_int(args, "page_size", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
@@ -311,7 +321,7 @@ class SmileViews:
 
     @api
     def on_points_purchases_list(self, request: Request, backend: SmileBackend) -> Response:
-        args = request.args
+        args = query(request)
         customer_id = read_int(args, "customer_id")
         updated_min = read_datetime(args, "updated_at_min")
         program = backend.program
@@ -346,7 +356,7 @@ class SmileViews:
 
     @api
     def on_points_transactions_list(self, request: Request, backend: SmileBackend) -> Response:
-        args = request.args
+        args = query(request)
         customer_id = read_int(args, "customer_id")
         updated_min = read_datetime(args, "updated_at_min")
         program = backend.program
@@ -403,7 +413,7 @@ class SmileViews:
 
     @api
     def on_reward_fulfillments_list(self, request: Request, backend: SmileBackend) -> Response:
-        args = request.args
+        args = query(request)
         customer_id = read_int(args, "customer_id")
         status = read_str(args, "fulfillment_status", choices=[s.value for s in FulfillmentStatus])
         usage = read_str(args, "usage_status", choices=[u.value for u in UsageStatus])
@@ -433,7 +443,7 @@ class SmileViews:
     def on_earning_rules_list(self, request: Request, backend: SmileBackend) -> Response:
         rules = [r for r in backend.program.rules() if r.active]
         return _listing(
-            request.args,
+            query(request),
             "earning_rules",
             rules,
             lambda r: r.id,
@@ -447,7 +457,7 @@ class SmileViews:
 
     @api
     def on_vip_tiers_list(self, request: Request, backend: SmileBackend) -> Response:
-        include = _includes(request.args, VIP_TIER_INCLUDES)
+        include = _includes(query(request), VIP_TIER_INCLUDES)
         program = backend.program
         track = schemas.vip_track(program)
         tiers = program.tiers(track.id) if track is not None else []
