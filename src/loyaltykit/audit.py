@@ -65,6 +65,7 @@ class _RefAccount:
     clawed: int = 0
     debt: int = 0
     metrics: dict[int, tuple[datetime | None, Decimal]] = attrs.field(factory=dict)
+    lifetime_totals: dict[Metric, Decimal] = attrs.field(factory=dict)
     floors: dict[int, int] = attrs.field(factory=dict)
 
 
@@ -125,6 +126,10 @@ class _Auditor:
                 if event.pool_id is not None:
                     self.issued_per_pool[event.pool_id] += 1
             elif isinstance(event, TrackDefined):
+                if event.track.id not in self.tracks and event.track.window is Window.LIFETIME:
+                    for ref in self.accounts.values():
+                        total = ref.lifetime_totals.get(event.track.metric, Decimal(0))
+                        ref.metrics[event.track.id] = (None, total)
                 self.tracks[event.track.id] = event.track
             elif isinstance(event, TierDefined):
                 self.tiers[event.tier.id] = event.tier
@@ -276,6 +281,8 @@ class _Auditor:
         origin: datetime | None = None,
     ) -> None:
         account = self.accounts[member_id]
+        totals = account.lifetime_totals
+        totals[metric] = totals.get(metric, Decimal(0)) + Decimal(delta)
         for track in self.tracks.values():
             if track.metric is not metric:
                 continue

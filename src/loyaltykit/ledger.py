@@ -113,6 +113,8 @@ class Account:
     debt: int = 0
     written_off: int = 0
     amount_spent: Decimal = Decimal(0)
+    points_metric: int = 0
+    """Credits less order clawbacks: the lifetime points-earned tier metric."""
     txn_ids: list[int] = attrs.field(factory=list)
     lots: list[tuple[datetime, int]] = attrs.field(factory=list)
     award_times: dict[int, list[datetime]] = attrs.field(factory=dict)

@@ -675,7 +675,15 @@ class Program:
         """Enrol a member; email (case-insensitive) and external id are unique if given."""
         with self._lock:
             now = self._begin()
-            fingerprint = (email, external_id, first_name, last_name, birthday, str(state))
+            fingerprint = (
+                email,
+                external_id,
+                first_name,
+                last_name,
+                birthday,
+                str(state),
+                sorted((metadata or {}).items()) if isinstance(metadata, Mapping) else metadata,
+            )
 
             def run() -> Member:
                 profile = self._checked_profile(

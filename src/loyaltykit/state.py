@@ -40,7 +40,7 @@ from loyaltykit.members import MemberProfile
 from loyaltykit.orders import ClawbackPolicy, Order, OrderStatus
 from loyaltykit.referrals import Referral, ReferralRewards
 from loyaltykit.rewards import Fulfillment, RewardOffer
-from loyaltykit.rules import EarningRule, window_end, window_start
+from loyaltykit.rules import EarningRule, Window, window_end, window_start
 from loyaltykit.tiers import Metric, Tier, TierChange, TierTrack, tier_for
 
 __all__ = ["State"]
@@ -154,6 +154,7 @@ class State:
                 heapq.heappush(self.expiry_due, (txn.expires_at, txn.id))
         if txn.kind is TxnKind.AWARD:
             account.last_award_id = txn.id
+        account.points_metric += points
         if self.tracks:
             self._add_metric(account, Metric.POINTS_EARNED, at, Decimal(points))
 
@@ -174,6 +175,7 @@ class State:
             taken = account.consume(min(need, account.available), self.remaining)
             account.clawed_back += taken
             account.debt += need - taken
+            account.points_metric -= need
             if need > taken and txn.order_id in self.orders:
                 order = self.orders[txn.order_id]
                 self.orders[txn.order_id] = _evolve(
@@ -236,6 +238,7 @@ class State:
             account.written_off += event.points
         else:
             account.debt += event.points
+        account.points_metric -= event.points
         if event.order_id is not None and event.order_id in self.orders:
             order = self.orders[event.order_id]
             self.orders[event.order_id] = _evolve(
@@ -318,6 +321,13 @@ class State:
         if is_new:
             for account in self.accounts.values():
                 account.tiers[track.id] = None
+                if track.window is Window.LIFETIME:  # a lifetime track counts the history
+                    history = (
+                        account.points_metric
+                        if track.metric is Metric.POINTS_EARNED
+                        else account.amount_spent
+                    )
+                    account.metrics[track.id] = (None, Decimal(history))
         self._reevaluate_track(track, event.at, "tier_config")
 
     def _on_tier(self, event: TierDefined) -> None:

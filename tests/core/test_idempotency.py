@@ -129,9 +129,6 @@ def test_add_member_retry_returns_the_first_member(program: Program) -> None:
     assert len(program.members()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: add_member's idempotency fingerprint ignores metadata"
-)
 def test_add_member_key_with_different_metadata_conflicts(program: Program) -> None:
     program.add_member(email="n@example.com", metadata={"tier": "a"}, idempotency_key="m")
     with pytest.raises(IdempotencyConflict):

@@ -353,10 +353,6 @@ def test_tier_for_pure() -> None:
     assert tier_for([], Decimal(600), None) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a lifetime track added later ignores what members earned/spent before it",
-)
 def test_a_lifetime_track_added_later_counts_the_history(
     program: Program, member: Member, clock: ManualClock
 ) -> None:
