@@ -8,6 +8,7 @@ partner-id `demo-partner` / api-key `demo-api-key`, seeded from the docs' exampl
 from __future__ import annotations
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
 from fakeservers._http import (
@@ -68,6 +69,8 @@ def render_error(request: Request, exc: Exception) -> Response | None:
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
         return json_response(errors.error_body(errors.RATE_LIMITED), 429, headers)
+    if isinstance(exc, RequestRedirect):  # merged slashes: a real redirect, with Location
+        return exc.get_response(request.environ)
     if isinstance(exc, MethodNotAllowed):
         return json_response(errors.error_body(errors.METHOD_NOT_ALLOWED), 405,
                              {"Allow": ", ".join(exc.valid_methods or ())})

@@ -23,20 +23,35 @@ class Api:
         self.client = client
         self.headers = {"partner-id": partner, "api-key": key}
 
-    def _send(self, method: str, path: str, data: Mapping[str, Any] | None, *,
-              as_json: bool = False, query: Mapping[str, Any] | None = None
-              ) -> tuple[int, dict[str, Any]]:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, Any] | None,
+        *,
+        as_json: bool = False,
+        query: Mapping[str, Any] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
         url = "/v2/loyalty" + path
         if query:
             url += "?" + urlencode({k: _text(v) for k, v in query.items()})
         if data is None:
             response = self.client.open(url, method=method, headers=self.headers)
         elif as_json:
-            response = self.client.open(url, method=method, headers=self.headers,
-                                        data=json.dumps(data), content_type="application/json")
+            response = self.client.open(
+                url,
+                method=method,
+                headers=self.headers,
+                data=json.dumps(data),
+                content_type="application/json",
+            )
         else:
-            response = self.client.open(url, method=method, headers=self.headers,
-                                        data={k: _text(v) for k, v in data.items()})
+            response = self.client.open(
+                url,
+                method=method,
+                headers=self.headers,
+                data={k: _text(v) for k, v in data.items()},
+            )
         body = response.get_json()
         assert isinstance(body, dict), response.get_data(as_text=True)
         if response.status_code == 200:
@@ -48,16 +63,19 @@ class Api:
     def get(self, path: str, **query: Any) -> tuple[int, dict[str, Any]]:
         return self._send("GET", path, None, query=query)
 
-    def post(self, path: str, data: Mapping[str, Any], *, as_json: bool = False
-             ) -> tuple[int, dict[str, Any]]:
+    def post(
+        self, path: str, data: Mapping[str, Any], *, as_json: bool = False
+    ) -> tuple[int, dict[str, Any]]:
         return self._send("POST", path, data, as_json=as_json)
 
-    def put(self, path: str, data: Mapping[str, Any], *, as_json: bool = False
-            ) -> tuple[int, dict[str, Any]]:
+    def put(
+        self, path: str, data: Mapping[str, Any], *, as_json: bool = False
+    ) -> tuple[int, dict[str, Any]]:
         return self._send("PUT", path, data, as_json=as_json)
 
-    def ok(self, method: str, path: str, data: Mapping[str, Any] | None = None,
-           **query: Any) -> Any:
+    def ok(
+        self, method: str, path: str, data: Mapping[str, Any] | None = None, **query: Any
+    ) -> Any:
         """The `data` of a call that must succeed."""
         if method == "GET":
             status, body = self.get(path, **query)
@@ -71,10 +89,14 @@ class Api:
     # --- builders with sensible defaults ------------------------------------------------
     def activity(self, activity_id: str = "signup", **fields: Any) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "activity_id": activity_id, "activity_name": activity_id.title(),
-            "activity_description": f"{activity_id} description", "activity_type": "fixed",
-            "points_per_activity": 100, "approval_method": "immediate",
-            "max_award_frequency": 0, "max_award_frequency_interval": "lifetime",
+            "activity_id": activity_id,
+            "activity_name": activity_id.title(),
+            "activity_description": f"{activity_id} description",
+            "activity_type": "fixed",
+            "points_per_activity": 100,
+            "approval_method": "immediate",
+            "max_award_frequency": 0,
+            "max_award_frequency_interval": "lifetime",
             "is_active": "true",
         }
         values.update(fields)
@@ -82,36 +104,61 @@ class Api:
 
     def user(self, email: str = "ann@example.com", **fields: Any) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "first_name": "Ann", "last_name": "Lee", "email": email,
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "email": email,
             "uid": "uid-" + email.split("@")[0],
         }
         values.update(fields)
         return self.ok("POST", "/users", values)  # type: ignore[no-any-return]
 
-    def level(self, level_id: str, minimum: int, *, level_type: str = "period",
-              multiplier: Any = 1, **fields: Any) -> dict[str, Any]:
+    def level(
+        self,
+        level_id: str,
+        minimum: int,
+        *,
+        level_type: str = "period",
+        multiplier: Any = 1,
+        **fields: Any,
+    ) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "level_id": level_id, "level_name": level_id.title(),
-            "level_description": f"{level_id} level", "level_type": level_type,
-            "level_position": minimum // 100, "level_minimum_points": minimum,
-            "level_bonus_multiplier": multiplier, "is_active": "true",
+            "level_id": level_id,
+            "level_name": level_id.title(),
+            "level_description": f"{level_id} level",
+            "level_type": level_type,
+            "level_position": minimum // 100,
+            "level_minimum_points": minimum,
+            "level_bonus_multiplier": multiplier,
+            "is_active": "true",
         }
         values.update(fields)
         return self.ok("POST", "/levels", values)  # type: ignore[no-any-return]
 
-    def redemption(self, redemption_id: str = "ten_off", *, points: int = 100,
-                   codes: str = "C1,C2,C3", **fields: Any) -> dict[str, Any]:
+    def redemption(
+        self,
+        redemption_id: str = "ten_off",
+        *,
+        points: int = 100,
+        codes: str = "C1,C2,C3",
+        **fields: Any,
+    ) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "redemption_id": redemption_id, "redemption_name": redemption_id.title(),
-            "allowed_redeem_points": points, "redemption_value": "10",
-            "giftcard_description": "a coupon", "terms_and_conds_text": "terms",
-            "giftcard_coupon_codes": codes, "coupon_expiry": "31-Dec-2030", "is_active": "true",
+            "redemption_id": redemption_id,
+            "redemption_name": redemption_id.title(),
+            "allowed_redeem_points": points,
+            "redemption_value": "10",
+            "giftcard_description": "a coupon",
+            "terms_and_conds_text": "terms",
+            "giftcard_coupon_codes": codes,
+            "coupon_expiry": "31-Dec-2030",
+            "is_active": "true",
         }
         values.update(fields)
         return self.ok("POST", "/redemptions", values)  # type: ignore[no-any-return]
 
-    def award(self, email: str = "ann@example.com", activity_id: str = "signup",
-              **fields: Any) -> tuple[int, dict[str, Any]]:
+    def award(
+        self, email: str = "ann@example.com", activity_id: str = "signup", **fields: Any
+    ) -> tuple[int, dict[str, Any]]:
         return self.post("/award", {"user_email": email, "activity_id": activity_id, **fields})
 
     def balance(self, email: str = "ann@example.com") -> int:

@@ -21,38 +21,39 @@ ROUTES = [
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-@pytest.mark.parametrize(("headers", "reason"), [
-    ({}, errors.AUTHENTICATION_MISSING),
-    ({"partner-id": PARTNER}, errors.AUTHENTICATION_MISSING),
-    ({"api-key": KEY}, errors.AUTHENTICATION_MISSING),
-    ({"partner-id": PARTNER, "api-key": " "}, errors.AUTHENTICATION_MISSING),
-    ({"partner-id": PARTNER, "api-key": "wrong"}, errors.AUTHENTICATION_FAILURE),
-    ({"partner-id": "other", "api-key": KEY}, errors.AUTHENTICATION_FAILURE),
-    ({"partner-id": KEY, "api-key": PARTNER}, errors.AUTHENTICATION_FAILURE),
-])
-def test_every_route_needs_both_credentials(client: Client, program: Program, method: str,
-                                            path: str, headers: dict[str, str],
-                                            reason: str) -> None:
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, errors.AUTHENTICATION_MISSING),
+        ({"partner-id": PARTNER}, errors.AUTHENTICATION_MISSING),
+        ({"api-key": KEY}, errors.AUTHENTICATION_MISSING),
+        ({"partner-id": PARTNER, "api-key": " "}, errors.AUTHENTICATION_MISSING),
+        ({"partner-id": PARTNER, "api-key": "wrong"}, errors.AUTHENTICATION_FAILURE),
+        ({"partner-id": "other", "api-key": KEY}, errors.AUTHENTICATION_FAILURE),
+        ({"partner-id": KEY, "api-key": PARTNER}, errors.AUTHENTICATION_FAILURE),
+    ],
+)
+def test_every_route_needs_both_credentials(
+    client: Client, program: Program, method: str, path: str, headers: dict[str, str], reason: str
+) -> None:
     before = len(program.journal())
-    response = client.open(path, method=method, headers=headers,
-                           data={"user_email": "x@example.com"})
+    response = client.open(
+        path, method=method, headers=headers, data={"user_email": "x@example.com"}
+    )
     assert response.status_code == 401
     assert response.get_json() == {"reason": reason, "success": False}
     assert len(program.journal()) == before
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-def test_every_route_answers_with_good_credentials(client: Client, method: str,
-                                                   path: str) -> None:
-    response = client.open(path, method=method,
-                           headers={"partner-id": PARTNER, "api-key": KEY})
+def test_every_route_answers_with_good_credentials(client: Client, method: str, path: str) -> None:
+    response = client.open(path, method=method, headers={"partner-id": PARTNER, "api-key": KEY})
     assert response.status_code in (200, 400, 404)
     body = response.get_json()
     assert body["success"] is (response.status_code == 200)
 
 
-def test_tenants_never_see_each_other(registry: TenantRegistry[Program],
-                                      client: Client) -> None:
+def test_tenants_never_see_each_other(registry: TenantRegistry[Program], client: Client) -> None:
     registry.create("globex", [("globex-partner", "globex-key")])
     acme, globex = Api(client), Api(client, "globex-partner", "globex-key")
     for api in (acme, globex):
@@ -61,7 +62,8 @@ def test_tenants_never_see_each_other(registry: TenantRegistry[Program],
     award = acme.award()[1]["data"]
     assert globex.transactions()["total"] == 0
     assert globex.get(f"/transactions/{award['id']}")[1]["reason"] == (
-        errors.INVALID_TRANSACTION_ID)
+        errors.INVALID_TRANSACTION_ID
+    )
     assert globex.balance() == 0 and acme.balance() == 100
     acme.user("only-acme@example.com")
     assert globex.get("/users/only-acme@example.com")[0] == 404
@@ -69,8 +71,7 @@ def test_tenants_never_see_each_other(registry: TenantRegistry[Program],
     assert globex.ok("GET", "/levels") == []
     acme.redemption("r1", codes="SAME")
     assert globex.redemption("r1", codes="SAME")["giftcard_coupon_codes"] == "SAME"
-    body = globex.ok("POST", "/award", {"user_email": "ann@example.com",
-                                        "activity_id": "signup"})
+    body = globex.ok("POST", "/award", {"user_email": "ann@example.com", "activity_id": "signup"})
     assert body["partner_id"] == "globex-partner"
 
 
@@ -78,7 +79,9 @@ def test_unknown_route_and_wrong_method(client: Client) -> None:
     headers = {"partner-id": PARTNER, "api-key": KEY}
     response = client.get("/v2/loyalty/nothing", headers=headers)
     assert (response.status_code, response.get_json()) == (
-        404, {"reason": errors.NOT_FOUND, "success": False})
+        404,
+        {"reason": errors.NOT_FOUND, "success": False},
+    )
     response = client.delete("/v2/loyalty/users", headers=headers)
     assert response.status_code == 405
     assert response.get_json() == {"reason": errors.METHOD_NOT_ALLOWED, "success": False}
@@ -88,14 +91,19 @@ def test_unknown_route_and_wrong_method(client: Client) -> None:
 def test_both_prefixes_and_trailing_slashes(api: Api, client: Client) -> None:
     api.activity("signup")
     headers = {"partner-id": PARTNER, "api-key": KEY}
-    for path in ("/v2/loyalty/activities", "/loyalty/activities", "/loyalty/activities/",
-                 "/v2/loyalty/activities/signup/"):
+    for path in (
+        "/v2/loyalty/activities",
+        "/loyalty/activities",
+        "/loyalty/activities/",
+        "/v2/loyalty/activities/signup/",
+    ):
         response = client.get(path, headers=headers, follow_redirects=True)
         assert response.status_code == 200, path
 
 
-def test_rate_limit_is_opt_in_and_clock_driven(registry: TenantRegistry[Program],
-                                               api: Api, clock: ManualClock) -> None:
+def test_rate_limit_is_opt_in_and_clock_driven(
+    registry: TenantRegistry[Program], api: Api, clock: ManualClock
+) -> None:
     for _ in range(30):
         assert api.get("/activities")[0] == 200
     registry.set_rate_limited("acme", True)

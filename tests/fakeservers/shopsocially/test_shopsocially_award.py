@@ -11,8 +11,17 @@ from fakeservers.shopsocially import errors
 from loyaltykit import ManualClock
 
 AWARD_KEYS = {
-    "user_id", "user_email", "user_last_name", "user_first_name", "activity_id",
-    "activity_name", "id", "transaction_type", "points", "points_status", "partner_id",
+    "user_id",
+    "user_email",
+    "user_last_name",
+    "user_first_name",
+    "activity_id",
+    "activity_name",
+    "id",
+    "transaction_type",
+    "points",
+    "points_status",
+    "partner_id",
     "created_time",
 }
 
@@ -47,8 +56,9 @@ def test_points_passed_overrides_fixed_points(api: Api, ann: dict[str, object]) 
 
 
 def test_bonus_multiplier_needs_points_passed(api: Api, ann: dict[str, object]) -> None:
-    api.activity("purchase", activity_type="bonus_multiplier", bonus_multiplier="2.5",
-                 points_per_activity=0)
+    api.activity(
+        "purchase", activity_type="bonus_multiplier", bonus_multiplier="2.5", points_per_activity=0
+    )
     status, body = api.award(activity_id="purchase")
     assert (status, body["reason"]) == (400, errors.MISSING_PARAMETERS)
     assert api.balance() == 0
@@ -81,11 +91,19 @@ def test_order_id_awards_only_once(api: Api, ann: dict[str, object]) -> None:
 
 @pytest.mark.parametrize(
     ("interval", "later"),
-    [("day", timedelta(days=1)), ("week", timedelta(days=7)), ("month", timedelta(days=31)),
-     ("year", timedelta(days=366)), ("lifetime", None)],
+    [
+        ("day", timedelta(days=1)),
+        ("week", timedelta(days=7)),
+        ("month", timedelta(days=31)),
+        ("year", timedelta(days=366)),
+        ("lifetime", None),
+    ],
 )
 def test_max_award_frequency_per_interval(
-    api: Api, ann: dict[str, object], clock: ManualClock, interval: str,
+    api: Api,
+    ann: dict[str, object],
+    clock: ManualClock,
+    interval: str,
     later: timedelta | None,
 ) -> None:
     api.activity("share", max_award_frequency=2, max_award_frequency_interval=interval)
@@ -121,17 +139,24 @@ def test_inactive_activity_is_refused(api: Api, ann: dict[str, object]) -> None:
 
 
 def test_activity_is_inactive_by_default(api: Api, ann: dict[str, object]) -> None:
-    values = {"activity_id": "quiet", "activity_name": "Quiet", "activity_description": "d",
-              "activity_type": "fixed", "approval_method": "immediate",
-              "max_award_frequency": 1, "max_award_frequency_interval": "day"}
+    values = {
+        "activity_id": "quiet",
+        "activity_name": "Quiet",
+        "activity_description": "d",
+        "activity_type": "fixed",
+        "approval_method": "immediate",
+        "max_award_frequency": 1,
+        "max_award_frequency_interval": "day",
+    }
     created = api.ok("POST", "/activities", values)
     assert created["is_active"] is False and created["points_per_activity"] == 0
     assert created["bonus_multiplier"] == 1
     assert api.award(activity_id="quiet")[1]["reason"] == errors.ACTIVITY_INACTIVE
 
 
-def test_manual_approval_stays_pending_until_updated(api: Api, ann: dict[str, object],
-                                                     clock: ManualClock) -> None:
+def test_manual_approval_stays_pending_until_updated(
+    api: Api, ann: dict[str, object], clock: ManualClock
+) -> None:
     api.activity("review", approval_method="manual", points_per_activity=80)
     data = api.award(activity_id="review")[1]["data"]
     assert data["points_status"] == "pending" and data["points"] == 80
@@ -139,8 +164,9 @@ def test_manual_approval_stays_pending_until_updated(api: Api, ann: dict[str, ob
     assert user["available_points"] == 0 and user["pending_points"] == 80
     clock.advance(timedelta(days=400))
     assert api.ok("GET", f"/transactions/{data['id']}")["points_status"] == "pending"
-    approved = api.ok("PUT", f"/transactions/{data['id']}",
-                      {"points_status": "approved", "approved_by": "Jai"})
+    approved = api.ok(
+        "PUT", f"/transactions/{data['id']}", {"points_status": "approved", "approved_by": "Jai"}
+    )
     assert approved["points_status"] == "approved"
     assert approved["approved_by"] == "Jai"
     assert approved["approved_time"] == "04-Feb-2025 12:00:00"
@@ -186,8 +212,10 @@ def test_monthly_approval_approves_itself_after_a_month(
 def test_monthly_award_can_still_be_approved_by_hand(api: Api, ann: dict[str, object]) -> None:
     api.activity("review", approval_method="monthly")
     txn_id = api.award(activity_id="review")[1]["data"]["id"]
-    assert api.ok("PUT", f"/transactions/{txn_id}",
-                  {"points_status": "approved"})["points_status"] == "approved"
+    assert (
+        api.ok("PUT", f"/transactions/{txn_id}", {"points_status": "approved"})["points_status"]
+        == "approved"
+    )
     assert api.balance() == 100
 
 
@@ -205,8 +233,9 @@ def test_monthly_award_can_still_be_approved_by_hand(api: Api, ann: dict[str, ob
         ({"points_passed": "NaN"}, 400, errors.INVALID_PARAMETERS),
     ],
 )
-def test_award_errors_change_nothing(api: Api, ann: dict[str, object], fields: dict[str, str],
-                                     status: int, reason: str) -> None:
+def test_award_errors_change_nothing(
+    api: Api, ann: dict[str, object], fields: dict[str, str], status: int, reason: str
+) -> None:
     api.activity("signup")
     values = {"user_email": "ann@example.com", "activity_id": "signup", **fields}
     got, body = api.post("/award", values)
@@ -228,8 +257,11 @@ def test_multiplier_award_that_rounds_to_zero_is_refused(api: Api, ann: dict[str
 
 def test_json_body_is_accepted(api: Api, ann: dict[str, object]) -> None:
     api.activity("signup")
-    status, body = api.post("/award", {"user_email": "ann@example.com", "activity_id": "signup",
-                                       "points_passed": 12}, as_json=True)
+    status, body = api.post(
+        "/award",
+        {"user_email": "ann@example.com", "activity_id": "signup", "points_passed": 12},
+        as_json=True,
+    )
     assert status == 200 and body["data"]["points"] == 12
 
 

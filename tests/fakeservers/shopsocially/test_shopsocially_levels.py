@@ -11,15 +11,31 @@ from fakeservers.shopsocially import errors
 from loyaltykit import ManualClock
 
 LEVEL_KEYS = {
-    "merchant_id", "level_description", "level_position", "level_id", "is_active",
-    "level_bonus_multiplier", "level_minimum_points", "is_default", "updated_time",
-    "created_time", "level_name", "level_type", "id",
+    "merchant_id",
+    "level_description",
+    "level_position",
+    "level_id",
+    "is_active",
+    "level_bonus_multiplier",
+    "level_minimum_points",
+    "is_default",
+    "updated_time",
+    "created_time",
+    "level_name",
+    "level_type",
+    "id",
 }
 
 
 def test_create_get_list_level(api: Api) -> None:
-    level = api.level("all_star_level", 15000, level_type="lifetime", multiplier="2.5",
-                      level_name="all star level", level_position=10)
+    level = api.level(
+        "all_star_level",
+        15000,
+        level_type="lifetime",
+        multiplier="2.5",
+        level_name="all star level",
+        level_position=10,
+    )
     assert set(level) == LEVEL_KEYS
     assert level["level_id"] == "all_star_level"
     assert level["level_type"] == "lifetime"
@@ -35,36 +51,73 @@ def test_create_get_list_level(api: Api) -> None:
 
 
 def test_create_level_accepts_the_curl_spellings(api: Api) -> None:
-    level = api.ok("POST", "/levels", {
-        "level_id": "platinum_level", "level_name": "Platinum", "level_description": "d",
-        "level_type": "period", "level_position": 3, "minimum_points": 5000,
-        "bonus_multiplier": 2})
+    level = api.ok(
+        "POST",
+        "/levels",
+        {
+            "level_id": "platinum_level",
+            "level_name": "Platinum",
+            "level_description": "d",
+            "level_type": "period",
+            "level_position": 3,
+            "minimum_points": 5000,
+            "bonus_multiplier": 2,
+        },
+    )
     assert level["level_minimum_points"] == 5000 and level["level_bonus_multiplier"] == 2
     assert level["is_active"] is False
 
 
-@pytest.mark.parametrize("missing", ["level_id", "level_name", "level_description",
-                                     "level_type", "level_position", "level_minimum_points",
-                                     "level_bonus_multiplier"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "level_id",
+        "level_name",
+        "level_description",
+        "level_type",
+        "level_position",
+        "level_minimum_points",
+        "level_bonus_multiplier",
+    ],
+)
 def test_create_level_requires(api: Api, missing: str) -> None:
-    values = {"level_id": "x", "level_name": "X", "level_description": "d",
-              "level_type": "period", "level_position": 1, "level_minimum_points": 10,
-              "level_bonus_multiplier": 1}
+    values = {
+        "level_id": "x",
+        "level_name": "X",
+        "level_description": "d",
+        "level_type": "period",
+        "level_position": 1,
+        "level_minimum_points": 10,
+        "level_bonus_multiplier": 1,
+    }
     del values[missing]  # type: ignore[arg-type]
     status, body = api.post("/levels", values)
     assert (status, body["reason"]) == (400, errors.MISSING_PARAMETERS)
     assert api.ok("GET", "/levels") == []
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("level_type", "monthly"), ("level_minimum_points", "-1"),
-    ("level_minimum_points", "many"), ("level_bonus_multiplier", "x"),
-    ("level_position", "first"), ("is_active", "maybe"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("level_type", "monthly"),
+        ("level_minimum_points", "-1"),
+        ("level_minimum_points", "many"),
+        ("level_bonus_multiplier", "x"),
+        ("level_position", "first"),
+        ("is_active", "maybe"),
+    ],
+)
 def test_create_level_invalid(api: Api, field: str, value: str) -> None:
-    values = {"level_id": "x", "level_name": "X", "level_description": "d",
-              "level_type": "period", "level_position": 1, "level_minimum_points": 10,
-              "level_bonus_multiplier": 1, field: value}
+    values = {
+        "level_id": "x",
+        "level_name": "X",
+        "level_description": "d",
+        "level_type": "period",
+        "level_position": 1,
+        "level_minimum_points": 10,
+        "level_bonus_multiplier": 1,
+        field: value,
+    }
     status, body = api.post("/levels", values)
     assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
     assert api.ok("GET", "/levels") == []
@@ -72,13 +125,20 @@ def test_create_level_invalid(api: Api, field: str, value: str) -> None:
 
 def test_duplicate_and_unknown_levels(api: Api) -> None:
     api.level("gold", 100)
-    status, body = api.post("/levels", {
-        "level_id": "gold", "level_name": "G", "level_description": "d",
-        "level_type": "lifetime", "level_position": 1, "level_minimum_points": 10,
-        "level_bonus_multiplier": 1})
+    status, body = api.post(
+        "/levels",
+        {
+            "level_id": "gold",
+            "level_name": "G",
+            "level_description": "d",
+            "level_type": "lifetime",
+            "level_position": 1,
+            "level_minimum_points": 10,
+            "level_bonus_multiplier": 1,
+        },
+    )
     assert (status, body["reason"]) == (400, errors.LEVEL_EXISTS)
-    assert api.get("/levels/silver") == (404, {"reason": errors.INVALID_LEVEL_ID,
-                                               "success": False})
+    assert api.get("/levels/silver") == (404, {"reason": errors.INVALID_LEVEL_ID, "success": False})
     status, body = api.put("/levels/silver", {"level_name": "S"})
     assert (status, body["reason"]) == (404, errors.INVALID_LEVEL_ID)
 
@@ -86,12 +146,24 @@ def test_duplicate_and_unknown_levels(api: Api) -> None:
 def test_update_level(api: Api, clock: ManualClock) -> None:
     api.level("gold", 100)
     clock.advance(60)
-    level = api.ok("PUT", "/levels/gold", {
-        "level_name": "Golden", "level_description": "new", "level_position": 7,
-        "level_minimum_points": 250, "level_bonus_multiplier": "1.5", "is_active": "false",
-        "level_type": "period"})
+    level = api.ok(
+        "PUT",
+        "/levels/gold",
+        {
+            "level_name": "Golden",
+            "level_description": "new",
+            "level_position": 7,
+            "level_minimum_points": 250,
+            "level_bonus_multiplier": "1.5",
+            "is_active": "false",
+            "level_type": "period",
+        },
+    )
     assert (level["level_name"], level["level_description"], level["level_position"]) == (
-        "Golden", "new", 7)
+        "Golden",
+        "new",
+        7,
+    )
     assert level["level_minimum_points"] == 250 and level["level_bonus_multiplier"] == 1.5
     assert level["is_active"] is False
     assert level["updated_time"] == "01-Jan-2024 12:01:00"
@@ -139,8 +211,9 @@ def test_spending_points_does_not_lower_the_level(api: Api) -> None:
     api.user("ann@example.com")
     api.activity("signup", points_per_activity=100)
     api.award()
-    api.ok("POST", "/deduct", {"user_email": "ann@example.com", "reason": "x",
-                               "points_passed": 100})
+    api.ok(
+        "POST", "/deduct", {"user_email": "ann@example.com", "reason": "x", "points_passed": 100}
+    )
     assert api.ok("GET", "/users/ann@example.com")["loyalty_level_id"] == "silver"
 
 

@@ -8,21 +8,43 @@ from ss_client import Api
 from fakeservers.shopsocially import errors
 
 DEDUCT_KEYS = {
-    "user_id", "user_email", "user_last_name", "user_first_name", "id", "transaction_type",
-    "points", "points_status", "available_points", "partner_id", "created_time",
+    "user_id",
+    "user_email",
+    "user_last_name",
+    "user_first_name",
+    "id",
+    "transaction_type",
+    "points",
+    "points_status",
+    "available_points",
+    "partner_id",
+    "created_time",
 }
 RETURN_KEYS = {
-    "user_first_name", "user_id", "auto_approval_date", "points_status",
-    "returned_for_order_id", "transaction_type", "user_last_name", "reason", "points",
-    "user_email", "created_time", "updated_time", "partner_id", "id", "approved_time",
+    "user_first_name",
+    "user_id",
+    "auto_approval_date",
+    "points_status",
+    "returned_for_order_id",
+    "transaction_type",
+    "user_last_name",
+    "reason",
+    "points",
+    "user_email",
+    "created_time",
+    "updated_time",
+    "partner_id",
+    "id",
+    "approved_time",
 }
 
 
 @pytest.fixture
 def shop(api: Api) -> None:
     api.user("ann@example.com", first_name="Ann", last_name="Lee")
-    api.activity("purchase", activity_type="bonus_multiplier", bonus_multiplier=1,
-                 points_per_activity=0)
+    api.activity(
+        "purchase", activity_type="bonus_multiplier", bonus_multiplier=1, points_per_activity=0
+    )
     api.activity("signup", points_per_activity=100)
 
 
@@ -32,8 +54,9 @@ def buy(api: Api, order_id: str, amount: object) -> dict[str, object]:
     return body["data"]  # type: ignore[no-any-return]
 
 
-def give_back(api: Api, order_id: str, amount: object | None = None
-              ) -> tuple[int, dict[str, object]]:
+def give_back(
+    api: Api, order_id: str, amount: object | None = None
+) -> tuple[int, dict[str, object]]:
     values: dict[str, object] = {"order_id": order_id}
     if amount is not None:
         values["returned_amount"] = amount
@@ -42,8 +65,10 @@ def give_back(api: Api, order_id: str, amount: object | None = None
 
 def test_deduct(api: Api, shop: None) -> None:
     api.award()
-    status, body = api.post("/deduct", {"user_email": "ann@example.com",
-                                        "reason": "goodwill reversal", "points_passed": "30"})
+    status, body = api.post(
+        "/deduct",
+        {"user_email": "ann@example.com", "reason": "goodwill reversal", "points_passed": "30"},
+    )
     assert status == 200
     data = body["data"]
     assert set(data) >= DEDUCT_KEYS
@@ -55,19 +80,24 @@ def test_deduct(api: Api, shop: None) -> None:
     assert api.balance() == 70
 
 
-@pytest.mark.parametrize(("fields", "status", "reason"), [
-    ({"points_passed": "101"}, 400, errors.INSUFFICIENT_POINTS),
-    ({"points_passed": "0"}, 400, errors.INVALID_PARAMETERS),
-    ({"points_passed": "ten"}, 400, errors.INVALID_PARAMETERS),
-    ({"points_passed": ""}, 400, errors.MISSING_PARAMETERS),
-    ({"reason": ""}, 400, errors.MISSING_PARAMETERS),
-    ({"user_email": "zed@example.com"}, 404, errors.INVALID_USER),
-])
-def test_deduct_errors(api: Api, shop: None, fields: dict[str, str], status: int,
-                       reason: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "status", "reason"),
+    [
+        ({"points_passed": "101"}, 400, errors.INSUFFICIENT_POINTS),
+        ({"points_passed": "0"}, 400, errors.INVALID_PARAMETERS),
+        ({"points_passed": "ten"}, 400, errors.INVALID_PARAMETERS),
+        ({"points_passed": ""}, 400, errors.MISSING_PARAMETERS),
+        ({"reason": ""}, 400, errors.MISSING_PARAMETERS),
+        ({"user_email": "zed@example.com"}, 404, errors.INVALID_USER),
+    ],
+)
+def test_deduct_errors(
+    api: Api, shop: None, fields: dict[str, str], status: int, reason: str
+) -> None:
     api.award()
-    got, body = api.post("/deduct", {"user_email": "ann@example.com", "reason": "r",
-                                     "points_passed": "10", **fields})
+    got, body = api.post(
+        "/deduct", {"user_email": "ann@example.com", "reason": "r", "points_passed": "10", **fields}
+    )
     assert (got, body["reason"]) == (status, reason)
     assert api.balance() == 100
 
@@ -112,8 +142,9 @@ def test_partial_then_full_return_never_exceeds_the_award(api: Api, shop: None) 
 
 def test_return_of_spent_points_is_a_pending_deduction(api: Api, shop: None) -> None:
     buy(api, "O-4", 100)
-    api.ok("POST", "/deduct", {"user_email": "ann@example.com", "reason": "spent",
-                               "points_passed": 80})
+    api.ok(
+        "POST", "/deduct", {"user_email": "ann@example.com", "reason": "spent", "points_passed": 80}
+    )
     data = give_back(api, "O-4")[1]["data"]
     assert data["points_status"] == "pending_deduction"
     assert data["points"] == 100
@@ -145,16 +176,20 @@ def test_partial_return_of_a_fixed_points_order_is_refused(api: Api, shop: None)
     assert api.balance() == 0
 
 
-@pytest.mark.parametrize(("order_id", "amount", "status", "reason"), [
-    ("nope", None, 404, errors.INVALID_ORDER_ID),
-    ("", None, 400, errors.MISSING_PARAMETERS),
-    ("O-7", "abc", 400, errors.INVALID_PARAMETERS),
-    ("O-7", "0", 400, errors.INVALID_PARAMETERS),
-    ("O-7", "-5", 400, errors.INVALID_PARAMETERS),
-    ("O-7", "50.01", 400, errors.OVER_RETURN),
-])
-def test_return_errors_change_nothing(api: Api, shop: None, order_id: str,
-                                      amount: str | None, status: int, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("order_id", "amount", "status", "reason"),
+    [
+        ("nope", None, 404, errors.INVALID_ORDER_ID),
+        ("", None, 400, errors.MISSING_PARAMETERS),
+        ("O-7", "abc", 400, errors.INVALID_PARAMETERS),
+        ("O-7", "0", 400, errors.INVALID_PARAMETERS),
+        ("O-7", "-5", 400, errors.INVALID_PARAMETERS),
+        ("O-7", "50.01", 400, errors.OVER_RETURN),
+    ],
+)
+def test_return_errors_change_nothing(
+    api: Api, shop: None, order_id: str, amount: str | None, status: int, reason: str
+) -> None:
     buy(api, "O-7", 50)
     got, body = give_back(api, order_id, amount)
     assert (got, body["reason"]) == (status, reason)

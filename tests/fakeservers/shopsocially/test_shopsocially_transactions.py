@@ -11,12 +11,36 @@ from fakeservers.shopsocially import errors
 from loyaltykit import ManualClock
 
 LIST_KEYS = {
-    "points_status", "points_used", "available_points", "points_expired", "created_time",
-    "updated_time", "id", "user_id", "points_expiration_date", "approved_by",
-    "qualified_points", "redemption_value", "activity_id", "user_first_name", "order_id",
-    "reason", "points_deducted", "merchant_id", "redemptions_list", "approved_time",
-    "redemption_name", "auto_approval_date", "transaction_type", "user_last_name",
-    "coupon_code", "points", "redemption_id", "activity_name", "user_email", "partner_id",
+    "points_status",
+    "points_used",
+    "available_points",
+    "points_expired",
+    "created_time",
+    "updated_time",
+    "id",
+    "user_id",
+    "points_expiration_date",
+    "approved_by",
+    "qualified_points",
+    "redemption_value",
+    "activity_id",
+    "user_first_name",
+    "order_id",
+    "reason",
+    "points_deducted",
+    "merchant_id",
+    "redemptions_list",
+    "approved_time",
+    "redemption_name",
+    "auto_approval_date",
+    "transaction_type",
+    "user_last_name",
+    "coupon_code",
+    "points",
+    "redemption_id",
+    "activity_name",
+    "user_email",
+    "partner_id",
 }
 
 
@@ -44,8 +68,7 @@ def test_list_shape_and_newest_first(api: Api, setup: None, clock: ManualClock) 
     assert rows[1]["approved_time"] == "01-Jan-2024 12:00:00"
 
 
-def test_date_range_is_inclusive_of_whole_days(api: Api, setup: None,
-                                                clock: ManualClock) -> None:
+def test_date_range_is_inclusive_of_whole_days(api: Api, setup: None, clock: ManualClock) -> None:
     clock.set(clock.now().replace(hour=0, minute=0, second=0))
     api.award()  # 01-Jan 00:00:00
     clock.set(clock.now().replace(hour=23, minute=59, second=59))
@@ -67,11 +90,23 @@ def test_dates_are_required(api: Api, missing: str) -> None:
     assert (status, body["reason"]) == (400, errors.MISSING_PARAMETERS)
 
 
-@pytest.mark.parametrize("bad", ["2024-01-01", "13/01/2024", "01/32/2024", "02/30/2024",
-                                 "01-Jan-2024", "yesterday", "01/01/24"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2024-01-01",
+        "13/01/2024",
+        "01/32/2024",
+        "02/30/2024",
+        "01-Jan-2024",
+        "yesterday",
+        "01/01/24",
+    ],
+)
 def test_dates_must_be_mm_dd_yyyy(api: Api, bad: str) -> None:
-    for query in ({"from_date": bad, "to_date": "01/31/2024"},
-                  {"from_date": "01/01/2024", "to_date": bad}):
+    for query in (
+        {"from_date": bad, "to_date": "01/31/2024"},
+        {"from_date": "01/01/2024", "to_date": bad},
+    ):
         status, body = api.get("/transactions", **query)
         assert (status, body["reason"]) == (400, errors.UNEXPECTED_DATE_FORMAT)
 
@@ -97,8 +132,9 @@ def test_status_filter_takes_a_json_list(api: Api, setup: None) -> None:
 
 
 def test_malformed_status_filter_is_refused(api: Api) -> None:
-    status, body = api.get("/transactions", from_date="01/01/2024", to_date="01/01/2024",
-                           points_status='["approved"')
+    status, body = api.get(
+        "/transactions", from_date="01/01/2024", to_date="01/01/2024", points_status='["approved"'
+    )
     assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
 
 
@@ -129,8 +165,9 @@ def test_paging_ten_at_a_time(api: Api, setup: None, clock: ManualClock) -> None
 
 @pytest.mark.parametrize("bad", ["-1", "x", "1.5"])
 def test_bad_start_index(api: Api, bad: str) -> None:
-    status, body = api.get("/transactions", from_date="01/01/2024", to_date="01/01/2024",
-                           start_index=bad)
+    status, body = api.get(
+        "/transactions", from_date="01/01/2024", to_date="01/01/2024", start_index=bad
+    )
     assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
 
 
@@ -167,14 +204,21 @@ def test_points_used_and_exhausted(api: Api, setup: None, clock: ManualClock) ->
     first = api.award()[1]["data"]
     clock.advance(1)
     second = api.award()[1]["data"]
-    api.ok("POST", "/deduct", {"user_email": "ann@example.com", "reason": "fix",
-                               "points_passed": 14})
+    api.ok(
+        "POST", "/deduct", {"user_email": "ann@example.com", "reason": "fix", "points_passed": 14}
+    )
     one = api.ok("GET", f"/transactions/{first['id']}")
     two = api.ok("GET", f"/transactions/{second['id']}")
     assert (one["points_used"], one["available_points"], one["points_status"]) == (
-        10, 0, "exhausted")
+        10,
+        0,
+        "exhausted",
+    )
     assert (two["points_used"], two["available_points"], two["points_status"]) == (
-        4, 6, "auto_approved")
+        4,
+        6,
+        "auto_approved",
+    )
     rows = api.transactions(points_status=["exhausted"])["transactions"]
     assert [row["id"] for row in rows] == [first["id"]]
 
@@ -187,9 +231,9 @@ def test_points_expire_through_the_clock(api: Api, clock: ManualClock) -> None:
     assert txn["points_expiration_date"] == "01-Mar-2024 12:00:00"
     user = api.ok("GET", "/users/ann@example.com")
     assert user["expiration_schedule"] == [
-        {"expiration_date": "01-Mar-2024 12:00:00", "points": 55}]
-    api.ok("POST", "/deduct", {"user_email": "ann@example.com", "reason": "r",
-                               "points_passed": 5})
+        {"expiration_date": "01-Mar-2024 12:00:00", "points": 55}
+    ]
+    api.ok("POST", "/deduct", {"user_email": "ann@example.com", "reason": "r", "points_passed": 5})
     clock.set(clock.now() + timedelta(days=60) - timedelta(seconds=1))
     assert api.balance() == 50
     clock.advance(1)
@@ -211,8 +255,9 @@ def test_user_transactions_only_show_that_user(api: Api, setup: None) -> None:
     assert data["total"] == 1
     assert data["transactions"][0]["id"] == mine["id"]
     assert api.transactions("bob@example.com", points_status=["pending"])["total"] == 0
-    status, body = api.get("/users/zed@example.com/transactions", from_date="01/01/2024",
-                           to_date="01/01/2024")
+    status, body = api.get(
+        "/users/zed@example.com/transactions", from_date="01/01/2024", to_date="01/01/2024"
+    )
     assert (status, body["reason"]) == (404, errors.INVALID_USER)
     status, body = api.get("/users/ann@example.com/transactions", from_date="01/01/2024")
     assert (status, body["reason"]) == (400, errors.MISSING_PARAMETERS)

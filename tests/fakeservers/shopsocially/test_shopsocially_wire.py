@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
@@ -25,8 +26,7 @@ def test_timestamps_and_days() -> None:
     assert wire.format_day(date(2016, 4, 10)) == "10-Apr-2016"
     assert wire.parse_coupon_expiry("10-apr-2016") == date(2016, 4, 10)
     assert wire.parse_query_date("03/31/2015") == date(2015, 3, 31)
-    assert wire.next_month(datetime(2023, 12, 31, tzinfo=UTC)) == datetime(2024, 1, 31,
-                                                                          tzinfo=UTC)
+    assert wire.next_month(datetime(2023, 12, 31, tzinfo=UTC)) == datetime(2024, 1, 31, tzinfo=UTC)
 
 
 @given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2999, 12, 31)))
@@ -45,8 +45,7 @@ def test_bad_dates_are_only_ever_unexpected_date_format(text: str) -> None:
         assert (error.status, error.reason) == (400, errors.UNEXPECTED_DATE_FORMAT)
 
 
-@given(st.one_of(st.text(max_size=12), st.integers(), st.floats(), st.booleans(),
-                 st.none()))
+@given(st.one_of(st.text(max_size=12), st.integers(), st.floats(), st.booleans(), st.none()))
 def test_numbers_parse_or_refuse_cleanly(value: object) -> None:
     try:
         number = wire.parse_decimal(value)
@@ -66,8 +65,12 @@ def test_curl_bodies_with_stray_spaces_work(api: Api, client: Client) -> None:
     api.activity("signup")
     # curl --data " user_email = ann@example.com" --data " points_passed = 5" ...
     body = " user_email = ann@example.com& points_passed = 5& activity_id= signup"
-    response = client.post("/v2/loyalty/award", data=body, headers=api.headers,
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/v2/loyalty/award",
+        data=body,
+        headers=api.headers,
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["data"]["points"] == 5
 
@@ -76,8 +79,12 @@ def test_colon_style_fields_of_the_2017_page(api: Api, client: Client) -> None:
     api.user("ann@example.com")
     api.activity("signup")
     body = "user_email: ann@example.com&activity_id: signup"
-    response = client.post("/v2/loyalty/award", data=body, headers=api.headers,
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/v2/loyalty/award",
+        data=body,
+        headers=api.headers,
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 200 and response.get_json()["data"]["points"] == 100
 
 
@@ -88,8 +95,9 @@ def test_json_without_content_type_and_get_with_a_body(api: Api, client: Client)
     response = client.post("/v2/loyalty/award", data=payload, headers=api.headers)
     assert response.status_code == 200
     # requests.get(url, data=json.dumps({...})) as on the 2017 page
-    query = json.dumps({"from_date": "01/01/2024", "to_date": "01/31/2024",
-                        "points_status": ["auto_approved"]})
+    query = json.dumps(
+        {"from_date": "01/01/2024", "to_date": "01/31/2024", "points_status": ["auto_approved"]}
+    )
     response = client.get("/v2/loyalty/transactions", data=query, headers=api.headers)
     assert response.status_code == 200 and response.get_json()["data"]["total"] == 1
     # requests.get(url, params=json.dumps({...})): the JSON lands in the query string
@@ -99,46 +107,111 @@ def test_json_without_content_type_and_get_with_a_body(api: Api, client: Client)
 
 @pytest.mark.parametrize("body", ["{not json", "[1, 2]", '{"a": ' * 5000 + "1" + "}" * 5000])
 def test_broken_json_is_a_400(api: Api, client: Client, body: str) -> None:
-    response = client.post("/v2/loyalty/award", data=body, headers=api.headers,
-                           content_type="application/json")
+    response = client.post(
+        "/v2/loyalty/award", data=body, headers=api.headers, content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.get_json() == {"reason": errors.INVALID_PARAMETERS, "success": False}
 
 
 def test_nested_json_values_are_invalid_not_crashes(api: Api) -> None:
     api.user("ann@example.com")
-    status, body = api.post("/award", {"user_email": {"a": 1}, "activity_id": ["x"]},
-                            as_json=True)
+    status, body = api.post("/award", {"user_email": {"a": 1}, "activity_id": ["x"]}, as_json=True)
     assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
 
 
-_TEXT = st.one_of(st.text(max_size=8), st.sampled_from(
-    ["", "0", "-1", "1", "1.5", "true", "[]", '["pending"]', "ann@example.com",
-     "01/01/2024", "31-Dec-2030", "signup", "fixed", "day", "period"]))
+_TEXT = st.one_of(
+    st.text(max_size=8),
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "-1",
+            "1",
+            "1.5",
+            "true",
+            "[]",
+            '["pending"]',
+            "ann@example.com",
+            "01/01/2024",
+            "31-Dec-2030",
+            "signup",
+            "fixed",
+            "day",
+            "period",
+        ]
+    ),
+)
 
 
-@given(endpoint=st.sampled_from(ENDPOINTS),
-       params=st.dictionaries(st.sampled_from([
-           "user_email", "activity_id", "points_passed", "order_id", "redemption_id",
-           "reason", "from_date", "to_date", "points_status", "start_index", "count",
-           "first_name", "last_name", "email", "uid", "loyalty_level_id", "activity_name",
-           "activity_description", "activity_type", "approval_method",
-           "max_award_frequency", "max_award_frequency_interval", "level_id", "level_type",
-           "level_minimum_points", "returned_amount", "giftcard_coupon_codes",
-           "coupon_expiry", "user_id", "filter_by"]), _TEXT, max_size=8),
-       segment=_TEXT)
-def test_no_input_makes_a_500(endpoint: tuple[str, str, str], params: dict[str, str],
-                              segment: str) -> None:
+@given(
+    endpoint=st.sampled_from(ENDPOINTS),
+    params=st.dictionaries(
+        st.sampled_from(
+            [
+                "user_email",
+                "activity_id",
+                "points_passed",
+                "order_id",
+                "redemption_id",
+                "reason",
+                "from_date",
+                "to_date",
+                "points_status",
+                "start_index",
+                "count",
+                "first_name",
+                "last_name",
+                "email",
+                "uid",
+                "loyalty_level_id",
+                "activity_name",
+                "activity_description",
+                "activity_type",
+                "approval_method",
+                "max_award_frequency",
+                "max_award_frequency_interval",
+                "level_id",
+                "level_type",
+                "level_minimum_points",
+                "returned_amount",
+                "giftcard_coupon_codes",
+                "coupon_expiry",
+                "user_id",
+                "filter_by",
+            ]
+        ),
+        _TEXT,
+        max_size=8,
+    ),
+    segment=_TEXT,
+)
+def test_no_input_makes_a_500(
+    endpoint: tuple[str, str, str], params: dict[str, str], segment: str
+) -> None:
     app = create_app(clock=ManualClock(datetime(2024, 1, 1, tzinfo=UTC)))
     client = Client(app)
     path, method, _ = endpoint
     filled = path
-    for name in ("<txn_id>", "<user_email>", "<uid>", "<activity_id>", "<redemption_id>",
-                 "<level_id>"):
-        filled = filled.replace(name, segment.replace("/", "") or "x")
-    response = client.open("/v2/loyalty" + filled, method=method, headers=DEMO,
-                           data=params if method != "GET" else None,
-                           query_string=params if method == "GET" else None)
+    for name in (
+        "<txn_id>",
+        "<user_email>",
+        "<uid>",
+        "<activity_id>",
+        "<redemption_id>",
+        "<level_id>",
+    ):
+        filled = filled.replace(name, quote(segment, safe="") or "x")
+    response = client.open(
+        "/v2/loyalty" + filled,
+        method=method,
+        headers=DEMO,
+        data=params if method != "GET" else None,
+        query_string=params if method == "GET" else None,
+    )
+    if response.status_code == 308:  # "//" in the path: redirected to the merged path
+        assert response.headers["Location"]
+        return
     assert response.status_code in (200, 400, 404), response.get_data(as_text=True)
     body = response.get_json()
     assert body["success"] is (response.status_code == 200)
@@ -146,35 +219,55 @@ def test_no_input_makes_a_500(endpoint: tuple[str, str, str], params: dict[str, 
 
 def test_demo_tenant_reproduces_the_docs(clock: ManualClock) -> None:
     client = Client(create_app(clock=clock))
-    response = client.get("/v2/loyalty/transactions?from_date=01/14/2016&to_date=01/14/2016",
-                          headers=DEMO)
+    response = client.get(
+        "/v2/loyalty/transactions?from_date=01/14/2016&to_date=01/14/2016", headers=DEMO
+    )
     data = response.get_json()["data"]
     assert data["total"] == 3
     first = data["transactions"][0]
     assert (first["points"], first["created_time"], first["activity_id"]) == (
-        22, "14-Jan-2016 06:33:22", "shared_photo_via_desktop_or_mobile")
+        22,
+        "14-Jan-2016 06:33:22",
+        "shared_photo_via_desktop_or_mobile",
+    )
     assert first["points_expiration_date"] == "14-Mar-2016 06:33:22"
     assert first["points_status"] == "expired"  # the demo's clock is long past March 2016
     assert data["transactions"][1]["order_id"] == "1452749387649368175"
     user = client.get("/v2/loyalty/users/bob@shopsocially.com", headers=DEMO).get_json()
     assert user["data"]["last_award_transaction"] == {
-        "date": "07-Dec-2015 13:23:35", "points": 300, "name": "Became a Twitter Follower"}
+        "date": "07-Dec-2015 13:23:35",
+        "points": 300,
+        "name": "Became a Twitter Follower",
+    }
     redemptions = client.get("/v2/loyalty/redemptions", headers=DEMO).get_json()["data"]
     assert {r["redemption_id"] for r in redemptions} == {
-        "$50_gift_card", "coupon_1k", "testcoupon", "test_redemption"}
+        "$50_gift_card",
+        "coupon_1k",
+        "testcoupon",
+        "test_redemption",
+    }
     levels = client.get("/v2/loyalty/levels/all_star_level", headers=DEMO).get_json()["data"]
     assert levels["level_bonus_multiplier"] == 2.5 and levels["level_type"] == "lifetime"
-    award = client.post("/v2/loyalty/award", headers=DEMO, data={
-        "user_email": "Rohit@shopsocially.com", "points_passed": "100",
-        "activity_id": "made_a_purchase"}).get_json()
+    award = client.post(
+        "/v2/loyalty/award",
+        headers=DEMO,
+        data={
+            "user_email": "Rohit@shopsocially.com",
+            "points_passed": "100",
+            "activity_id": "made_a_purchase",
+        },
+    ).get_json()
     assert award["data"]["points"] == 100 and award["data"]["points_status"] == "auto_approved"
 
 
 def test_demo_reset_restores_the_seed(clock: ManualClock) -> None:
     app = create_app(clock=clock)
     client = Client(app)
-    client.post("/v2/loyalty/deduct", headers=DEMO, data={
-        "user_email": "bob@shopsocially.com", "reason": "x", "points_passed": "300"})
+    client.post(
+        "/v2/loyalty/deduct",
+        headers=DEMO,
+        data={"user_email": "bob@shopsocially.com", "reason": "x", "points_passed": "300"},
+    )
     program: Program = app.registry.tenant("demo").program
     assert program.member_by_email("bob@shopsocially.com").balance == 0
     assert client.post("/_fake/tenants/demo/reset").status_code == 200
