@@ -104,6 +104,7 @@ class Account:
     """A member's running totals; always equal to a fold of that member's transactions."""
 
     member_id: int
+    disabled: bool = False
     available: int = 0
     pending: int = 0
     earned: int = 0

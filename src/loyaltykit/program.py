@@ -99,6 +99,11 @@ T = TypeVar("T")
 _POSTED = TxnStatus.POSTED
 
 
+def _new_txn(fields: tuple[Any, ...]) -> Transaction:
+    """Build a Transaction from all its fields in order, skipping the keyword machinery."""
+    return tuple.__new__(Transaction, fields)
+
+
 class Program:
     """One tenant's loyalty program: configuration, members, ledger and clock.
 
@@ -228,7 +233,7 @@ class Program:
         account = self._state.accounts.get(member_id)
         if account is None:
             raise MemberNotFound(member_id)
-        if active and self._state.profiles[member_id].state is MemberState.DISABLED:
+        if active and account.disabled:
             raise MemberDisabled(f"member {member_id} is disabled")
         return account
 
@@ -841,37 +846,61 @@ class Program:
         """Credit points by hand (no rule); `lifetime` makes them expire."""
         with self._lock:
             now = self._begin()
-
-            def run() -> Transaction:
-                self._account(member_id)
-                v.points(points)
-                v.text(description, "description")
-                v.duration(lifetime, "lifetime")
-                txn = Transaction(
-                    self._next_txn(),
-                    member_id,
-                    TxnKind.EARN,
-                    points,
-                    _POSTED,
-                    now,
-                    now + lifetime if lifetime else None,
-                    description=description,
-                )
-                self._emit(txn)
-                if self._state.accounts[member_id].debt:
-                    self._settle(member_id, now)
-                return txn
-
             if idempotency_key is None:
-                return run()
+                return self._earn(member_id, points, description, lifetime, now)
             return self._idempotent(
                 idempotency_key,
                 (member_id, points, description, lifetime),
                 "earn",
-                run,
+                lambda: self._earn(member_id, points, description, lifetime, now),
                 self._txn_ref,
                 self._txn_lookup,
             )
+
+    def _earn(
+        self,
+        member_id: int,
+        points: int,
+        description: str,
+        lifetime: timedelta | None,
+        now: datetime,
+    ) -> Transaction:
+        # The hot path: checks inlined, one tuple built, dispatched straight to the fold.
+        account = self._state.accounts.get(member_id) if type(member_id) is int else None
+        if account is None or account.disabled:
+            account = self._account(member_id)
+        if type(points) is not int or points <= 0:
+            v.points(points)
+        if type(description) is not str:
+            v.text(description, "description")
+        expires_at = None
+        if lifetime is not None:
+            v.duration(lifetime, "lifetime")
+            expires_at = now + lifetime
+        txn = _new_txn(
+            (
+                len(self._state.txns) + 1,
+                member_id,
+                TxnKind.EARN,
+                points,
+                _POSTED,
+                now,
+                expires_at,
+                None,
+                None,
+                None,
+                description,
+                None,
+                None,
+                None,
+                None,
+            )
+        )
+        self._journal.append(txn)
+        self._state.on_transaction(txn)
+        if account.debt:
+            self._settle(member_id, now)
+        return txn
 
     def spend(
         self,
@@ -885,39 +914,53 @@ class Program:
         """Debit points, soonest-expiring first; refused if the balance does not cover it."""
         with self._lock:
             now = self._begin()
-
-            def run() -> Transaction:
-                account = self._account(member_id)
-                v.points(points)
-                v.text(description, "description")
-                if kind not in (TxnKind.SPEND, TxnKind.ADJUST):
-                    raise InvalidArgument(
-                        "kind", f"spend kind must be spend or adjust, got {kind!r}"
-                    )
-                if points > account.available:
-                    raise InsufficientPoints(member_id, points, account.available)
-                txn = Transaction(
-                    self._next_txn(),
-                    member_id,
-                    kind,
-                    -points,
-                    _POSTED,
-                    now,
-                    description=description,
-                )
-                self._emit(txn)
-                return txn
-
             if idempotency_key is None:
-                return run()
+                return self._spend(member_id, points, description, kind, now)
             return self._idempotent(
                 idempotency_key,
                 (member_id, points, description, str(kind)),
                 "spend",
-                run,
+                lambda: self._spend(member_id, points, description, kind, now),
                 self._txn_ref,
                 self._txn_lookup,
             )
+
+    def _spend(
+        self, member_id: int, points: int, description: str, kind: TxnKind, now: datetime
+    ) -> Transaction:
+        account = self._state.accounts.get(member_id) if type(member_id) is int else None
+        if account is None or account.disabled:
+            account = self._account(member_id)
+        if type(points) is not int or points <= 0:
+            v.points(points)
+        if type(description) is not str:
+            v.text(description, "description")
+        if kind is not TxnKind.SPEND and kind is not TxnKind.ADJUST:
+            raise InvalidArgument("kind", f"spend kind must be spend or adjust, got {kind!r}")
+        if points > account.available:
+            raise InsufficientPoints(member_id, points, account.available)
+        txn = _new_txn(
+            (
+                len(self._state.txns) + 1,
+                member_id,
+                kind,
+                -points,
+                _POSTED,
+                now,
+                None,
+                None,
+                None,
+                None,
+                description,
+                None,
+                None,
+                None,
+                None,
+            )
+        )
+        self._journal.append(txn)
+        self._state.on_transaction(txn)
+        return txn
 
     def adjust(
         self,

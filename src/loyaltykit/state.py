@@ -35,8 +35,8 @@ from loyaltykit.events import (
     TierFloorSet,
     TrackDefined,
 )
-from loyaltykit.ledger import Account, Transaction, TxnKind, TxnStatus
-from loyaltykit.members import MemberProfile
+from loyaltykit.ledger import NEVER, Account, Transaction, TxnKind, TxnStatus
+from loyaltykit.members import MemberProfile, MemberState
 from loyaltykit.orders import ClawbackPolicy, Order, OrderStatus
 from loyaltykit.referrals import Referral, ReferralRewards
 from loyaltykit.rewards import Fulfillment, RewardOffer
@@ -80,7 +80,7 @@ class State:
         self.rollover_due: list[tuple[datetime, int, int]] = []
         self.counters: dict[str, int] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
-            Transaction: self._on_transaction,
+            Transaction: self.on_transaction,
             RuleDefined: self._on_rule,
             PoolDefined: self._on_pool,
             CodesAdded: self._on_codes,
@@ -117,9 +117,8 @@ class State:
 
     # -- ledger ------------------------------------------------------------------------
 
-    def _on_transaction(self, txn: Transaction) -> None:
+    def on_transaction(self, txn: Transaction) -> None:
         self.txns.append(txn)
-        self.counters["transaction"] = txn.id
         account = self.accounts[txn.member_id]
         account.txn_ids.append(txn.id)
         if txn.kind is TxnKind.AWARD and txn.rule_id is not None:
@@ -147,11 +146,15 @@ class State:
             account.clawed_back += settled
             lot -= settled
         if lot:
-            self.remaining[txn.id] = lot
+            txn_id = txn.id
+            self.remaining[txn_id] = lot
             account.available += lot
-            account.open_lot(txn.lot_key)
-            if txn.expires_at is not None:
-                heapq.heappush(self.expiry_due, (txn.expires_at, txn.id))
+            expires_at = txn.expires_at
+            if expires_at is None:
+                account.open_lot((NEVER, txn_id))
+            else:
+                account.open_lot((expires_at, txn_id))
+                heapq.heappush(self.expiry_due, (expires_at, txn_id))
         if txn.kind is TxnKind.AWARD:
             account.last_award_id = txn.id
         account.points_metric += points
@@ -275,8 +278,10 @@ class State:
             self.by_external_id[profile.external_id] = profile.id
         if profile.referral_code:
             self.by_referral_code[profile.referral_code] = profile.id
-        if old is None:
-            account = Account(profile.id)
+        if old is not None:
+            self.accounts[profile.id].disabled = profile.state is MemberState.DISABLED
+        else:
+            account = Account(profile.id, profile.state is MemberState.DISABLED)
             self.accounts[profile.id] = account
             for track in self.tracks.values():
                 account.tiers[track.id] = None
