@@ -663,13 +663,9 @@ def test_the_world_still_works_after_every_failure(
     program, extra = world
     for param in CASES:
         call = param.values[0]
-        try:
+        with contextlib.suppress(LoyaltyError):
             call(program, extra)
-        except LoyaltyError:
-            pass
-        except TypeError:
-            pass  # the raw TypeErrors listed as bugs above
-    assert program.redeem(ALICE, OFFER).code in {"L2", "L3"}  # a buggy case may take L2
+    assert program.redeem(ALICE, OFFER).code == "L2"
     assert program.approve(extra["pending"]).status.value == "posted"
 
 
