@@ -170,7 +170,7 @@ class Render:
                 continue
             if txn.kind is TxnKind.REDEEM:
                 redeemed -= txn.points
-            elif txn.kind in (TxnKind.SPEND, TxnKind.ADJUST, TxnKind.CLAWBACK):
+            elif txn.kind in (TxnKind.SPEND, TxnKind.ADJUST, TxnKind.CLAWBACK, TxnKind.SETTLE):
                 deducted -= txn.points
         return {"redeemed": redeemed, "deducted": deducted}
 

@@ -225,3 +225,13 @@ def test_levels_of_a_later_period_need_new_points(api: Api, clock: ManualClock) 
     clock.advance(timedelta(days=366))  # 2024 is a leap year: 01-Jan-2025
     api.award()
     assert api.ok("GET", "/users/ann@example.com")["loyalty_level_id"] == ""
+
+
+def test_a_returned_order_leaves_the_level(api: Api) -> None:
+    api.level("silver", 100)
+    api.user("ann@example.com")
+    api.activity("purchase", activity_type="bonus_multiplier", bonus_multiplier=1)
+    api.award(activity_id="purchase", points_passed=150, order_id="O-1")
+    assert api.ok("GET", "/users/ann@example.com")["loyalty_level_id"] == "silver"
+    api.ok("POST", "/transaction/return", {"order_id": "O-1", "returned_amount": "60"})
+    assert api.ok("GET", "/users/ann@example.com")["loyalty_level_id"] == ""

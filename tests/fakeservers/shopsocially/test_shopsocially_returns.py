@@ -151,6 +151,9 @@ def test_return_of_spent_points_is_a_pending_deduction(api: Api, shop: None) -> 
     assert api.balance() == 0
     api.award()  # 100 new points pay the 80 owed first
     assert api.balance() == 20
+    user_id = api.ok("GET", "/users/ann@example.com")["user_id"]
+    points = api.ok("GET", "/users/points", user_id=user_id)
+    assert points["deducted_points"] == 80 + 20 + 80  # the deduction, the return, the payoff
     api.award()
     assert api.balance() == 120
 
