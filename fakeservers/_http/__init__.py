@@ -21,8 +21,8 @@ How a vendor package uses it (see `fakeservers.smile` for a complete example):
   `MethodNotAllowed`. OPTIONS preflights and CORS headers are handled here.
   `json_response(body, status)` writes JSON.
 * **Parsing** (`parsing.py`): `json_object`, `form_object`, `body_object` (JSON or form)
-  and `read_str/int/decimal/bool/datetime/date/object(mapping, name, required=...,
-  label=...)`; they work on parsed bodies and on `request.args`. Failures raise
+  and `read_str/int/decimal/bool/datetime/date/object/identifier(mapping, name,
+  required=..., label=...)`; they work on parsed bodies and on `request.args`. Failures raise
   `ParseError(field, problem, message)` with problem "missing", "invalid" or "body".
 * **Pagination** (`cursor.py`, `pagination.py`): `encode_cursor(Cursor(id, "next"))` gives
   base64 of `id:<n>,direction:next`; `decode_cursor` raises `ParseError`;
@@ -53,6 +53,7 @@ from fakeservers._http.parsing import (
     read_date,
     read_datetime,
     read_decimal,
+    read_identifier,
     read_int,
     read_object,
     read_str,
@@ -111,6 +112,7 @@ __all__ = [
     "read_date",
     "read_datetime",
     "read_decimal",
+    "read_identifier",
     "read_int",
     "read_object",
     "read_str",

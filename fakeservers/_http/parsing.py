@@ -26,6 +26,7 @@ __all__ = [
     "read_date",
     "read_datetime",
     "read_decimal",
+    "read_identifier",
     "read_int",
     "read_object",
     "read_str",
@@ -99,6 +100,17 @@ def read_str(
     if choices is not None and value not in choices:
         raise _invalid(label, "one of " + ", ".join(choices))
     return value
+
+
+def read_identifier(
+    source: Mapping[str, Any], name: str, *, required: bool = False, label: str | None = None
+) -> str | None:
+    """An external identifier: a string, or an integer taken as its decimal string
+    (shops send order and customer ids both ways)."""
+    value = source.get(name) if isinstance(source, Mapping) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return read_str(source, name, required=required, label=label)
 
 
 def read_int(

@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from fakeservers._http import ParseError, read_datetime, read_decimal, read_object, read_str
+from fakeservers._http import (
+    ParseError,
+    read_datetime,
+    read_decimal,
+    read_identifier,
+    read_object,
+    read_str,
+)
 from fakeservers.smile.backend import SmileBackend
 from loyaltykit import Member, MemberNotFound, OrderStatus, Program
 
@@ -35,10 +42,7 @@ def apply_event(backend: SmileBackend, topic: str, data: Mapping[str, Any]) -> N
 
 
 def _external_id(data: Mapping[str, Any], where: str) -> str:
-    value = data.get("external_id")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)  # shops often send numeric ids
-    text = read_str(data, "external_id", required=True, label=f"{where}.external_id")
+    text = read_identifier(data, "external_id", required=True, label=f"{where}.external_id")
     assert text is not None
     return text
 

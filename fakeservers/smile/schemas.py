@@ -88,7 +88,10 @@ def _meta_time(value: object) -> str | None:
     if isinstance(value, datetime):
         return timestamp(value)
     if isinstance(value, str):
-        return timestamp(datetime.fromisoformat(value))
+        try:
+            return timestamp(datetime.fromisoformat(value))
+        except ValueError:
+            return None  # metadata is free-form; an unreadable time is shown as unknown
     return None
 
 
@@ -249,7 +252,7 @@ def points_product(offer: RewardOffer, label: tuple[str, str]) -> JSON:
     if fixed:
         described = f"{offer.points_price} {label[0] if offer.points_price == 1 else label[1]}"
     else:
-        described = f"{offer.step} {label[1]} = {_number(offer.value_per_step)} off"
+        described = f"{offer.step} {label[1]} = ${_number(offer.value_per_step)} off"
     return {
         "id": offer.id,
         "exchange_type": str(offer.price_kind),

@@ -25,6 +25,7 @@ from fakeservers._http import (
     json_response,
     keyset_page,
     read_datetime,
+    read_identifier,
     read_int,
     read_object,
     read_str,
@@ -233,10 +234,7 @@ class SmileViews:
                 )
             customer_id = program.member_by_email(email).id
         token = read_str(body, "token", required=True, label=label("token"))
-        distinct = body.get("distinct_id")
-        if isinstance(distinct, int) and not isinstance(distinct, bool):
-            distinct = str(distinct)
-        distinct_id = read_str({"d": distinct}, "d", label=label("distinct_id"))
+        distinct_id = read_identifier(body, "distinct_id", label=label("distinct_id"))
         assert token is not None
         activity, created = backend.record_activity(
             customer_id,
