@@ -41,6 +41,7 @@ from fakeservers.smile.events import TOPICS, apply_event
 from fakeservers.smile.urls import PUBLIC_APP_FORBIDDEN
 from loyaltykit import (
     Fulfillment,
+    FulfillmentNotFound,
     FulfillmentStatus,
     InvalidArgument,
     MemberState,
@@ -61,6 +62,8 @@ DEFAULT_LIMIT = 50
 CUSTOMER_INCLUDES = ("vip_tier", "vip_status", "vip_status.vip_tier", "vip_status.next_vip_tier")
 VIP_TIER_INCLUDES = ("perks", "entry_rewards")
 PURCHASE_NOT_FOUND = "Points purchase not found."
+REDEMPTION = "redemption"
+"""The core's `Fulfillment.source` of a points purchase (other sources: grants, referrals)."""
 
 
 def api(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -140,6 +143,10 @@ def _listing(
 
 def _since(moment: datetime | None, value: datetime) -> bool:
     return moment is None or value >= moment
+
+
+def _offers(program: Program) -> dict[int, RewardOffer]:
+    return {offer.id: offer for offer in program.offers()}
 
 
 def _is_product(offer: RewardOffer) -> bool:
@@ -315,7 +322,7 @@ class SmileViews:
         return json_response({"points_purchase": schemas.points_purchase(fulfillment, offer)}, 201)
 
     def _purchases(self, program: Program) -> list[Fulfillment]:
-        return [f for f in program.fulfillments() if f.source == "redemption"]
+        return [f for f in program.fulfillments() if f.source == REDEMPTION]
 
     @api
     def on_points_purchases_list(self, request: Request, backend: SmileBackend) -> Response:
@@ -323,7 +330,7 @@ class SmileViews:
         customer_id = read_int(args, "customer_id")
         updated_min = read_datetime(args, "updated_at_min")
         program = backend.program
-        offers = {o.id: o for o in program.offers()}
+        offers = _offers(program)
         purchases = [
             f
             for f in self._purchases(program)
@@ -344,11 +351,14 @@ class SmileViews:
         self, request: Request, backend: SmileBackend, purchase_id: int
     ) -> Response:
         program = backend.program
-        found = [f for f in self._purchases(program) if f.id == purchase_id]
-        if not found:
+        try:
+            purchase = program.fulfillment(purchase_id)
+        except FulfillmentNotFound:
+            purchase = None
+        if purchase is None or purchase.source != REDEMPTION:
             raise SmileError(404, PURCHASE_NOT_FOUND)
-        offer = program.offer(found[0].offer_id)
-        return json_response({"points_purchase": schemas.points_purchase(found[0], offer)})
+        offer = program.offer(purchase.offer_id)
+        return json_response({"points_purchase": schemas.points_purchase(purchase, offer)})
 
     # -- points transactions --------------------------------------------------------
 
@@ -358,7 +368,7 @@ class SmileViews:
         customer_id = read_int(args, "customer_id")
         updated_min = read_datetime(args, "updated_at_min")
         program = backend.program
-        offers = {o.id: o for o in program.offers()}
+        offers = _offers(program)
         txns = [
             t
             for t in program.transactions()
@@ -391,7 +401,7 @@ class SmileViews:
         ):
             txn_id = backend.adjust(customer_id, change, description, note)
         program = backend.program
-        offers = {o.id: o for o in program.offers()}
+        offers = _offers(program)
         body_out = schemas.points_transaction(program.transaction(txn_id), note, offers)
         return json_response({"points_transaction": body_out}, 201)
 
@@ -403,7 +413,7 @@ class SmileViews:
         txn = program.transaction(transaction_id)
         if txn.status is not TxnStatus.POSTED:
             raise SmileError(404, "Points transaction not found.")
-        offers = {o.id: o for o in program.offers()}
+        offers = _offers(program)
         body = schemas.points_transaction(txn, backend.notes.get(txn.id), offers)
         return json_response({"points_transaction": body})
 
@@ -417,7 +427,7 @@ class SmileViews:
         usage = read_str(args, "usage_status", choices=[u.value for u in UsageStatus])
         updated_min = read_datetime(args, "updated_at_min")
         program = backend.program
-        offers = {o.id: o for o in program.offers()}
+        offers = _offers(program)
         found = [
             f
             for f in program.fulfillments()
@@ -459,7 +469,7 @@ class SmileViews:
         program = backend.program
         track = schemas.vip_track(program)
         tiers = program.tiers(track.id) if track is not None else []
-        offers = {o.id: o for o in program.offers()}
+        offers = _offers(program)
         return json_response(
             {"vip_tiers": [schemas.vip_tier_details(t, offers, include) for t in tiers]}
         )
