@@ -87,7 +87,7 @@ from loyaltykit.rules import (
     window_end,
     window_start,
 )
-from loyaltykit.state import State
+from loyaltykit.state import DUE_APPROVAL, DUE_EXPIRY, State
 from loyaltykit.tiers import Metric, Tier, TierChange, TierTrack
 
 __all__ = ["ORDER_TRIGGER", "Program"]
@@ -144,57 +144,47 @@ class Program:
     def _begin(self) -> datetime:
         """Read the clock and bring time-driven state up to that instant."""
         now = self.clock.now()
-        st = self._state
-        if (
-            (st.expiry_due and st.expiry_due[0][0] <= now)
-            or (st.approval_due and st.approval_due[0][0] <= now)
-            or (st.rollover_due and st.rollover_due[0][0] <= now)
-        ):
+        due = self._state.due
+        if due and due[0][0] <= now:
             self._catch_up(now)
         return now
 
     def _catch_up(self, now: datetime) -> list[Transaction]:
-        """Emit, in time order, every approval, expiry and rollover due at `now`."""
+        """Emit, in time order, every approval, expiry and rollover due at `now`.
+
+        Entries of the due schedule are never removed early: one that no longer applies
+        (a lot already used up, an award already resolved) is skipped when it comes up.
+        """
         st = self._state
+        due = st.due
         expired: list[Transaction] = []
-        while True:
-            heads: list[tuple[datetime, int]] = []
-            if st.approval_due and st.approval_due[0][0] <= now:
-                heads.append((st.approval_due[0][0], 0))
-            if st.expiry_due and st.expiry_due[0][0] <= now:
-                heads.append((st.expiry_due[0][0], 1))
-            if st.rollover_due and st.rollover_due[0][0] <= now:
-                heads.append((st.rollover_due[0][0], 2))
-            if not heads:
-                return expired
-            _, which = min(heads)
-            if which == 0:
-                due, txn_id = heapq.heappop(st.approval_due)
-                txn = st.txns[txn_id - 1]
-                if txn.status is TxnStatus.PENDING and txn.auto_approve_at == due:
-                    self._emit_resolution(txn, True, due, "auto")
-            elif which == 1:
-                due, lot_id = heapq.heappop(st.expiry_due)
-                left = st.remaining.get(lot_id, 0)
+        while due and due[0][0] <= now:
+            when, what, ident, extra = heapq.heappop(due)
+            if what == DUE_APPROVAL:
+                txn = st.txns[ident - 1]
+                if txn.status is TxnStatus.PENDING and txn.auto_approve_at == when:
+                    self._emit_resolution(txn, True, when, "auto")
+            elif what == DUE_EXPIRY:
+                left = st.remaining.get(ident, 0)
                 if left > 0:
-                    lot = st.txns[lot_id - 1]
+                    lot = st.txns[ident - 1]
                     txn = Transaction(
                         len(st.txns) + 1,
                         lot.member_id,
                         TxnKind.EXPIRE,
                         -left,
                         _POSTED,
-                        due,
-                        source_id=lot_id,
-                        description=f"points of transaction {lot_id} expired",
+                        when,
+                        source_id=ident,
+                        description=f"points of transaction {ident} expired",
                     )
                     self._emit(txn)
                     expired.append(txn)
             else:
-                due, member_id, track_id = heapq.heappop(st.rollover_due)
-                period = st.accounts[member_id].metrics.get(track_id, (None, None))[0]
-                if period is not None and window_end(st.tracks[track_id].window, period) == due:
-                    self._emit(PeriodRolled(member_id, track_id, due))
+                period = st.accounts[ident].metrics.get(extra, (None, None))[0]
+                if period is not None and window_end(st.tracks[extra].window, period) == when:
+                    self._emit(PeriodRolled(ident, extra, when))
+        return expired
 
     def _emit_resolution(self, txn: Transaction, approved: bool, at: datetime, by: str) -> None:
         expires_at = None

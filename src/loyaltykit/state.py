@@ -43,7 +43,10 @@ from loyaltykit.rewards import Fulfillment, RewardOffer
 from loyaltykit.rules import EarningRule, Window, window_end, window_start
 from loyaltykit.tiers import Metric, Tier, TierChange, TierTrack, tier_for
 
-__all__ = ["State"]
+__all__ = ["DUE_APPROVAL", "DUE_EXPIRY", "DUE_ROLLOVER", "State"]
+
+DUE_APPROVAL, DUE_EXPIRY, DUE_ROLLOVER = 0, 1, 2
+"""Kinds of due work; at one instant approvals run first, then expiry, then rollovers."""
 
 
 class State:
@@ -75,9 +78,8 @@ class State:
         self.referrals: dict[int, Referral] = {}
         self.referral_by_receiver: dict[int, int] = {}
         self.keys: dict[str, tuple[str, str]] = {}
-        self.expiry_due: list[tuple[datetime, int]] = []
-        self.approval_due: list[tuple[datetime, int]] = []
-        self.rollover_due: list[tuple[datetime, int, int]] = []
+        self.due: list[tuple[datetime, int, int, int]] = []
+        """One schedule of time-driven work: (when, DUE_*, id, track id or 0), a heap."""
         self.counters: dict[str, int] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             Transaction: self.on_transaction,
@@ -130,7 +132,7 @@ class State:
         if txn.status is TxnStatus.PENDING:
             account.pending += txn.points
             if txn.auto_approve_at is not None:
-                heapq.heappush(self.approval_due, (txn.auto_approve_at, txn.id))
+                heapq.heappush(self.due, (txn.auto_approve_at, DUE_APPROVAL, txn.id, 0))
         elif txn.points > 0:
             self._credit(account, txn, txn.created_at)
         else:
@@ -154,7 +156,7 @@ class State:
                 account.open_lot((NEVER, txn_id))
             else:
                 account.open_lot((expires_at, txn_id))
-                heapq.heappush(self.expiry_due, (expires_at, txn_id))
+                heapq.heappush(self.due, (expires_at, DUE_EXPIRY, txn_id, 0))
         if txn.kind is TxnKind.AWARD:
             account.last_award_id = txn.id
         account.points_metric += points
@@ -420,7 +422,7 @@ class State:
                 value = Decimal(0)
                 end = window_end(track.window, start)
                 assert end is not None
-                heapq.heappush(self.rollover_due, (end, account.member_id, track.id))
+                heapq.heappush(self.due, (end, DUE_ROLLOVER, account.member_id, track.id))
             account.metrics[track.id] = (start, value + delta)
             self._evaluate(account, track, at, "metric")
 
