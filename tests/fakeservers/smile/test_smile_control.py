@@ -94,12 +94,15 @@ def test_control_errors_use_the_control_format(app: SmileApp) -> None:
 
 def test_reset_restores_the_seeded_demo(app: SmileApp, api: Api) -> None:
     original = api.ok("/v1/customers")
-    api.created("/v1/points_products/1/purchase", {"customer_id": 1})
+    bought = api.created("/v1/points_products/1/purchase", {"customer_id": 1})
     app.control.create_customer("demo", email="extra@smile.io")
     assert api.ok("/v1/customers") != original
     assert Client(app).post("/_fake/tenants/demo/reset").json == {"reset": ["demo"]}
     assert api.ok("/v1/customers") == original
     assert api.ok("/v1/reward_fulfillments")["reward_fulfillments"] == []
+    again = api.created("/v1/points_products/1/purchase", {"customer_id": 1})
+    code = again["points_purchase"]["reward_fulfillment"]["code"]
+    assert code == bought["points_purchase"]["reward_fulfillment"]["code"]  # deterministic
 
 
 def test_new_tenant_seeded_with_the_demo(app: SmileApp, api: Api) -> None:
