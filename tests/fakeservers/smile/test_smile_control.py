@@ -123,3 +123,16 @@ def test_clock_routes_drive_timestamps(app: SmileApp, api: Api, clock: ManualClo
     made = api.created("/v1/points_transactions", body)["points_transaction"]
     assert made["created_at"] == "2025-06-01T12:00:01.500Z"
     assert app.control.now() == clock.now()
+
+
+def test_default_clock_is_wall_time_that_the_control_plane_can_move() -> None:
+    from fakeservers.smile import create_app
+
+    app = create_app()
+    client = Client(app)
+    assert client.post("/_fake/clock", json={"now": "2030-01-01T00:00:00Z"}).status_code == 200
+    api = Api(client, "test_cnzGMghxTmPzK1spPraT")
+    body = {"points_transaction": {"customer_id": 1, "points_change": 1, "description": "x"}}
+    made = api.created("/v1/points_transactions", body)["points_transaction"]
+    assert made["created_at"].startswith("2030-01-01T00:00:0")
+    assert api.ok("/v1/customers/1")["customer"]["created_at"] == "2017-04-04T15:10:42.030Z"
