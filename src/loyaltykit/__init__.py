@@ -6,6 +6,7 @@ orders with refunds and partial returns, and referrals. Every command is atomic 
 thread-safe; time comes from an injected `Clock`.
 """
 
+from loyaltykit.auditing import Violation, audit
 from loyaltykit.clock import Clock, ManualClock, SystemClock
 from loyaltykit.coupons import CouponPool
 from loyaltykit.errors import (
@@ -109,5 +110,7 @@ __all__ = [
     "TxnKind",
     "TxnStatus",
     "UsageStatus",
+    "Violation",
     "Window",
+    "audit",
 ]

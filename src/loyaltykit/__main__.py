@@ -13,7 +13,7 @@ from loyaltykit import (
     Program,
     RuleKind,
 )
-from loyaltykit.audit import audit
+from loyaltykit.auditing import audit
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from loyaltykit.audit import audit
+from loyaltykit.auditing import audit
 from loyaltykit.clock import ManualClock
 from loyaltykit.errors import LoyaltyError
 from loyaltykit.ledger import TxnStatus
