@@ -1,8 +1,9 @@
 """Request handlers: authenticate, parse, call the core, render. No loyalty rules here.
 
-Each `on_<endpoint>` reads the wire parameters, translates vendor ids into core objects
-(failing with the vendor's reason before anything changes), calls one core command and
-renders the result. Caps, approval, multipliers, pools, tiers, clawback: all the core's.
+Each operation reads the wire parameters, translates vendor ids into core objects (failing
+with the vendor's reason before anything changes), calls the core and renders the result;
+`Views` wraps each one as `on_<endpoint>` behind the credentials check. Caps, approval,
+multipliers, pools, tiers, clawback, expiry: all the core's.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ class Operations:
     def award(self, call: Call) -> Any:
         p, program = call.params, call.program
         email, activity_id = p.required("user_email", "activity_id")
-        member = program.member_by_email(str(email).strip())
-        rule = mapping.find_rule(program, str(activity_id).strip())
+        member = program.member_by_email(email)
+        rule = mapping.find_rule(program, activity_id)
         passed = p.text("points_passed")
         amount: Decimal | None = None
         points: int | None = None
@@ -98,16 +99,16 @@ class Operations:
 
     def redeem(self, call: Call) -> Any:
         email, redemption_id = call.params.required("user_email", "redemption_id")
-        member = call.program.member_by_email(str(email).strip())
-        offer = mapping.find_offer(call.program, str(redemption_id).strip())
+        member = call.program.member_by_email(email)
+        offer = mapping.find_offer(call.program, redemption_id)
         fulfillment = call.program.redeem(member.id, offer.id)
         return call.render.redeem_result(fulfillment)
 
     def deduct(self, call: Call) -> Any:
         email, reason, passed = call.params.required("user_email", "reason", "points_passed")
-        member = call.program.member_by_email(str(email).strip())
+        member = call.program.member_by_email(email)
         points = wire.parse_int(passed, minimum=1)
-        txn = call.program.spend(member.id, points, description=str(reason).strip())
+        txn = call.program.spend(member.id, points, description=reason)
         return call.render.deduct_result(txn)
 
     def return_order(self, call: Call) -> Any:
@@ -116,7 +117,7 @@ class Operations:
         amount = wire.parse_decimal(returned) if returned is not None else None
         if amount is not None and amount <= 0:
             raise errors.ApiError(400, errors.INVALID_PARAMETERS)
-        before = call.program.order(str(order_id).strip())
+        before = call.program.order(order_id)
         order = call.program.return_order(before.external_id, amount=amount)
         known = set(before.txn_ids)
         new = [call.program.transaction(i) for i in order.txn_ids if i not in known]
@@ -128,8 +129,8 @@ class Operations:
     def _transactions(self, call: Call, member: Member | None) -> dict[str, Any]:
         p = call.params
         from_text, to_text = p.required("from_date", "to_date")
-        start = wire.day_start(wire.parse_query_date(str(from_text)))
-        end = wire.day_end_exclusive(wire.parse_query_date(str(to_text)))
+        start = wire.day_start(wire.parse_query_date(from_text))
+        end = wire.day_end_exclusive(wire.parse_query_date(to_text))
         # an empty list filters nothing, like an absent one
         wanted = set(wire.parse_status_list(p.raw("points_status"))) if p.present(
             "points_status") else None
@@ -159,9 +160,10 @@ class Operations:
         return self._transactions(call, call.program.member_by_email(user_email.strip()))
 
     def _visible(self, call: Call, txn_id: str) -> Transaction:
-        if not txn_id.strip().isdigit():
+        number = _decimal_id(txn_id)
+        if number is None:
             raise errors.ApiError(404, errors.INVALID_TRANSACTION_ID)
-        txn = call.program.transaction(int(txn_id))
+        txn = call.program.transaction(number)
         if mapping.transaction_type(txn) is None:
             raise errors.ApiError(404, errors.INVALID_TRANSACTION_ID)
         return txn
@@ -172,7 +174,7 @@ class Operations:
     def update_transaction(self, call: Call, txn_id: str) -> Any:
         txn = self._visible(call, txn_id)
         (status_text,) = call.params.required("points_status")
-        status = str(status_text).strip().lower()
+        status = status_text.lower()
         by = call.params.text("approved_by") or "api"
         if status == "approved":
             txn = call.program.approve(txn.id, by=by)
@@ -186,8 +188,8 @@ class Operations:
     def list_users(self, call: Call) -> Any:
         p = call.params
         from_text, to_text = p.required("from_date", "to_date")
-        start = wire.day_start(wire.parse_query_date(str(from_text)))
-        end = wire.day_end_exclusive(wire.parse_query_date(str(to_text)))
+        start = wire.day_start(wire.parse_query_date(from_text))
+        end = wire.day_end_exclusive(wire.parse_query_date(to_text))
         filter_by = mapping.parse_choice(
             p.text("filter_by") or "enrollment_date",
             {"enrollment_date": None, "last_activity_date": None},
@@ -223,8 +225,8 @@ class Operations:
         metadata = self._profile_metadata(p, {})
         program = call.program
         member = program.add_member(
-            email=str(email).strip(), external_id=str(uid).strip(),
-            first_name=str(first).strip(), last_name=str(last).strip(), metadata=metadata,
+            email=email, external_id=uid,
+            first_name=first, last_name=last, metadata=metadata,
         )
         if level is not None:
             program.set_tier(member.id, level.track_id, level.id)
@@ -290,10 +292,10 @@ class Operations:
 
     def user_points(self, call: Call) -> Any:
         (user_id,) = call.params.required("user_id")
-        text = str(user_id).strip()
-        if not text.isdigit():
+        number = _decimal_id(user_id)
+        if number is None:
             raise errors.ApiError(404, errors.INVALID_USER)
-        return call.render.user_points(call.program.member(int(text)))
+        return call.render.user_points(call.program.member(number))
 
     # --- 12-15: activities -----------------------------------------------------------------
     def list_activities(self, call: Call) -> Any:
@@ -310,10 +312,10 @@ class Operations:
          interval) = p.required(
             "activity_id", "activity_name", "activity_description", "activity_type",
             "approval_method", "max_award_frequency", "max_award_frequency_interval")
-        kind = _activity_kind(str(activity_type))
+        kind = _activity_kind(activity_type)
         approval = mapping.APPROVAL_METHODS[
-            mapping.parse_choice(str(method), dict(mapping.APPROVAL_METHODS))]
-        interval_name = mapping.parse_choice(str(interval), dict(mapping.INTERVALS))
+            mapping.parse_choice(method, dict(mapping.APPROVAL_METHODS))]
+        interval_name = mapping.parse_choice(interval, dict(mapping.INTERVALS))
         cap = _cap(wire.parse_int(frequency, minimum=0), interval_name)
         points = wire.parse_int(p.raw("points_per_activity"), minimum=0) if p.present(
             "points_per_activity") else 0
@@ -322,8 +324,8 @@ class Operations:
         lifetime = _lifetime(p)
         stamp = call.now.isoformat()
         metadata = {
-            mapping.ACTIVITY_KEY: str(activity_id).strip(),
-            "activity_description": str(description).strip(),
+            mapping.ACTIVITY_KEY: activity_id,
+            "activity_description": description,
             "max_award_frequency_interval": interval_name,
             "created_at": stamp, "updated_at": stamp,
             **_activity_flags(p),
@@ -332,7 +334,7 @@ class Operations:
             if _exists(lambda: mapping.find_rule(call.program, metadata[mapping.ACTIVITY_KEY])):
                 raise errors.ApiError(400, errors.ACTIVITY_EXISTS)
             rule = call.program.add_rule(
-                name=str(name).strip(), kind=kind, points=points, multiplier=multiplier,
+                name=name, kind=kind, points=points, multiplier=multiplier,
                 active=wire.parse_bool(p.raw("is_active")) if p.present("is_active") else False,
                 cap=cap, points_lifetime=lifetime, approval=approval,
                 approval_delay=timedelta(days=31) if approval is Approval.DELAYED else None,
@@ -400,15 +402,15 @@ class Operations:
             raise errors.ApiError(400, errors.MISSING_PARAMETERS)
         price = wire.parse_int(points, minimum=1)
         codes = _codes(p.raw("giftcard_coupon_codes"))
-        expires_at = wire.day_end_exclusive(wire.parse_coupon_expiry(str(expiry_text)))
+        expires_at = wire.day_end_exclusive(wire.parse_coupon_expiry(expiry_text))
         tiers = self._associated_levels(call)
         stamp = call.now.isoformat()
-        vendor_id = str(redemption_id).strip()
+        vendor_id = redemption_id
         metadata = {
             mapping.REDEMPTION_KEY: vendor_id,
-            "redemption_value": str(value).strip(),
-            "giftcard_description": str(description).strip(),
-            "terms_and_conds_text": str(terms).strip(),
+            "redemption_value": value,
+            "giftcard_description": description,
+            "terms_and_conds_text": terms,
             "redemption_instructions": p.text("redemption_instructions"),
             "giftcard_coupon_codes": codes,
             "created_at": stamp, "updated_at": stamp,
@@ -419,7 +421,7 @@ class Operations:
             pool = call.program.add_pool(
                 name=f"redemption {vendor_id}", codes=codes, expires_at=expires_at)
             offer = call.program.add_offer(
-                name=str(name).strip(), points_price=price, value=_money(str(value)),
+                name=name, points_price=price, value=_money(value),
                 pool_id=pool.id,
                 active=wire.parse_bool(p.raw("is_active")) if p.present("is_active") else False,
                 eligible_tiers=tiers or (), metadata=metadata,
@@ -493,14 +495,14 @@ class Operations:
          multiplier) = p.required(
             "level_id", "level_name", "level_description", "level_type", "level_position",
             "level_minimum_points", "level_bonus_multiplier")
-        type_name = mapping.parse_choice(str(level_type), dict(mapping.LEVEL_TYPES))
+        type_name = mapping.parse_choice(level_type, dict(mapping.LEVEL_TYPES))
         threshold = wire.parse_int(minimum, minimum=0)
         factor = wire.parse_decimal(multiplier, minimum=Decimal(0))
         stamp = call.now.isoformat()
-        vendor_id = str(level_id).strip()
+        vendor_id = level_id
         metadata = {
             mapping.LEVEL_KEY: vendor_id,
-            "level_description": str(description).strip(),
+            "level_description": description,
             "level_position": wire.parse_int(position),
             "is_active": wire.parse_bool(p.raw("is_active")) if p.present("is_active") else False,
             "is_default": wire.parse_bool(p.raw("is_default")) if p.present(
@@ -513,7 +515,7 @@ class Operations:
             track = mapping.level_track(call.program, type_name, create=True)
             assert track is not None
             tier = call.program.add_tier(
-                track.id, name=str(name).strip(), threshold=Decimal(threshold),
+                track.id, name=name, threshold=Decimal(threshold),
                 multiplier=factor, metadata=metadata)
         return call.render.level(tier)
 
@@ -554,6 +556,12 @@ class Operations:
         return wire.parse_int(p.raw(key), minimum=minimum) if p.present(key) else default
 
 
+def _decimal_id(text: str) -> int | None:
+    """The core id inside a wire id: ASCII digits only ("²".isdigit() is true, too)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def _activity_kind(text: str) -> RuleKind:
     name = mapping.parse_choice(text, {"fixed": None, "bonus_multiplier": None})
     return RuleKind.MULTIPLIER if name == "bonus_multiplier" else RuleKind.FIXED
@@ -585,7 +593,7 @@ def _activity_flags(p: Params) -> dict[str, Any]:
 
 def _codes(value: Any) -> list[str]:
     """`giftcard_coupon_codes`: comma-separated (or a JSON list), blanks dropped."""
-    items = value if isinstance(value, list) else str(value).split(",")
+    items = value if isinstance(value, list) else value.split(",")
     codes = [str(item).strip() for item in items if str(item).strip()]
     if not codes:
         raise errors.ApiError(400, errors.MISSING_PARAMETERS)

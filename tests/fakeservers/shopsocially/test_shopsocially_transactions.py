@@ -177,7 +177,7 @@ def test_get_transaction(api: Api, setup: None) -> None:
     assert txn["id"] == award["id"] and txn["points"] == 10
     assert txn["order_id"] == "O-9" and txn["activity_id"] == "signup"
     assert txn["redemption_id"] is None and txn["coupon_code"] is None
-    for bad in ("999", "abc", "0", "-1"):
+    for bad in ("999", "abc", "0", "-1", "\u00b2", "\u0661", "1e3"):
         status, body = api.get(f"/transactions/{bad}")
         assert (status, body["reason"]) == (404, errors.INVALID_TRANSACTION_ID)
 

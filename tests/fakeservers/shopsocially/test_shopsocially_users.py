@@ -266,7 +266,7 @@ def test_user_points(api: Api) -> None:
         "qualified_points": 500,
         "next_level_data": {"level_id": "gold", "level_name": "Gold", "level_minimum_points": 1000},
     }
-    for bad in ("999", "abc"):
+    for bad in ("999", "abc", "\u00b2"):
         status, body = api.get("/users/points", user_id=bad)
         assert (status, body["reason"]) == (404, errors.INVALID_USER)
     status, body = api.get("/users/points", is_public="true")
