@@ -35,6 +35,8 @@ _MONTHS = tuple(calendar.month_abbr)[1:]  # fixed English list, independent of l
 _MONTH_INDEX = {name.lower(): number for number, name in enumerate(_MONTHS, start=1)}
 _QUERY_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})-([A-Za-z]{3})-(\d{4})$")
+MAX_DIGITS = 15
+"""Numbers of more than 16 integer digits are refused: no points or money get that big."""
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 
@@ -127,7 +129,8 @@ def parse_decimal(value: Any, *, minimum: Decimal | None = None) -> Decimal:
         number = Decimal(text)
     except InvalidOperation:
         raise errors.ApiError(400, errors.INVALID_PARAMETERS) from None
-    if not number.is_finite():
+    if not number.is_finite() or number.adjusted() > MAX_DIGITS:
+        # `1e999999999` is finite, but turning it into an int would take minutes
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     if minimum is not None and number < minimum:
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)

@@ -55,6 +55,13 @@ def test_numbers_parse_or_refuse_cleanly(value: object) -> None:
         assert isinstance(number, Decimal) and number.is_finite()
 
 
+@pytest.mark.parametrize("text", ["1e999999999", "99999999999999999", "-1e20", "Infinity"])
+def test_absurd_numbers_are_refused_quickly(text: str) -> None:
+    with pytest.raises(errors.ApiError):
+        wire.parse_int(text)
+    assert wire.parse_int("9999999999999999") == 9999999999999999
+
+
 def test_decimal_to_wire() -> None:
     assert wire.decimal_to_wire(Decimal("2.50")) == 2.5
     assert wire.decimal_to_wire(Decimal("3.000")) == 3
