@@ -30,13 +30,8 @@ How a vendor package uses it (see `fakeservers.smile` for a complete example):
   `classic_page(records, page=, page_size=)` slices.
 * **Control plane** (`control.py`): `ControlPlane(registry, seeders)` is the Python twin of
   the shared `/_fake/` routes (tenants, credentials, rate-limit switch, reset, clock get /
-  set / advance, faults, request journal); mount them with `control_rules()` in the vendor's
-  Map and pass `ControlViews(control)` among the handlers. Its errors use the fakes' own
-  JSON body.
-* **Traffic** (`traffic.py`): with `ControlViews` among its handlers, `BaseApp` applies the
-  control plane's faults (`control.inject_fault(503, count=2, path_prefix="/v1",
-  delay_seconds=0)`; raised as `InjectedFault`, a werkzeug `HTTPException` the vendor renders
-  like any other) and records every vendor request in `control.requests()`.
+  set / advance); mount them with `control_rules()` in the vendor's Map and pass
+  `ControlViews(control)` among the handlers. Its errors use the fakes' own JSON body.
 * **Serving** (`serving.py`): `serve_in_thread(app, host, port=0)` returns a `ServerThread`
   with `.url` and `.stop()`.
 * **Clocks** (`clock.py`): structural `Clock` / `AdjustableClock` protocols (the core's
@@ -74,7 +69,6 @@ from fakeservers._http.tenants import (
     TenantClock,
     TenantRegistry,
 )
-from fakeservers._http.traffic import Fault, FaultPlan, InjectedFault, JournalEntry, RequestJournal
 
 __all__ = [
     "SECRET",
@@ -87,11 +81,7 @@ __all__ = [
     "Credential",
     "Cursor",
     "ErrorRenderer",
-    "Fault",
-    "FaultPlan",
     "Handler",
-    "InjectedFault",
-    "JournalEntry",
     "LeakyBucket",
     "OffsetClock",
     "Page",
@@ -99,7 +89,6 @@ __all__ = [
     "PlumbingError",
     "ProgramFactory",
     "RateLimited",
-    "RequestJournal",
     "Seeder",
     "ServerThread",
     "Tenant",

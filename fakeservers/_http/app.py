@@ -4,9 +4,7 @@ A `Map` of `Rule`s routes each request to an `on_<endpoint>` method found on one
 handler objects; the vendor supplies `render_error`, which turns any exception it knows
 (its own, the core's, `ParseError`, `RateLimited`, routing errors) into its own body.
 A handler object may define its own `render_error(request, exc)`, tried first for its
-endpoints (the control plane does, so its errors look the same on every vendor). When a
-handler has a `control` (a `ControlPlane`), its fault plan disturbs and its journal records
-every vendor request (endpoints not starting with `fake_`).
+endpoints (the control plane does, so its errors look the same on every vendor).
 """
 
 from __future__ import annotations
@@ -19,16 +17,11 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
 from fakeservers._http.cors import add_cors_headers, preflight_response
-from fakeservers._http.traffic import FaultPlan, RequestJournal
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["CONTROL_ENDPOINT_PREFIX", "BaseApp", "ErrorRenderer", "Handler", "json_response"]
-
-CONTROL_ENDPOINT_PREFIX = "fake_"
-"""Endpoints of the control plane: never disturbed by faults, never journaled."""
-ENDPOINT_KEY = "fakeservers.endpoint"
+__all__ = ["BaseApp", "ErrorRenderer", "Handler", "json_response"]
 
 Handler = Callable[..., Response]
 ErrorRenderer = Callable[[Request, Exception], Response | None]
@@ -58,14 +51,6 @@ class BaseApp:
                     self.handlers[attr[3:]] = getattr(handler, attr)
                     if own_renderer is not None:
                         self.renderers[attr[3:]] = own_renderer
-        self.faults: FaultPlan | None = None
-        self.journal: RequestJournal | None = None
-        for handler in handlers:  # a control plane among the handlers brings its traffic tools
-            control = getattr(handler, "control", None)
-            if isinstance(getattr(control, "faults", None), FaultPlan):
-                self.faults = control.faults  # type: ignore[union-attr]
-            if isinstance(getattr(control, "journal", None), RequestJournal):
-                self.journal = control.journal  # type: ignore[union-attr]
         missing = {rule.endpoint for rule in url_map.iter_rules()} - self.handlers.keys()
         if missing:
             raise TypeError(f"no on_<endpoint> handler for {sorted(missing)}")
@@ -77,9 +62,6 @@ class BaseApp:
             if request.method == "OPTIONS" and (methods := adapter.allowed_methods()):
                 return preflight_response(request, list(methods))
             endpoint, values = adapter.match()
-            request.environ[ENDPOINT_KEY] = endpoint
-            if self.faults is not None and not endpoint.startswith(CONTROL_ENDPOINT_PREFIX):
-                self.faults.apply(request.path)
             return self.handlers[endpoint](request, **values)
         except Exception as exc:
             return self._render(request, exc, endpoint)
@@ -97,10 +79,6 @@ class BaseApp:
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         response = add_cors_headers(request, self.dispatch_request(request))
-        endpoint = environ.get(ENDPOINT_KEY)
-        if self.journal is not None and not str(endpoint).startswith(CONTROL_ENDPOINT_PREFIX):
-            query = request.query_string.decode("latin-1")
-            self.journal.record(request.method, request.path, query, response.status_code, endpoint)
         return response(environ, start_response)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

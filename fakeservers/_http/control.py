@@ -1,8 +1,7 @@
 """The control plane: what a test needs that the vendor API cannot do, under `/_fake/`.
 
 `ControlPlane` is the Python twin (call it directly in-process); `ControlViews` exposes the
-same operations as JSON routes (`control_rules()` lists them): tenants, credentials, rate
-limiting, reset, the clock, injected faults and the request journal. Errors here are the fakes'
+same operations as JSON routes (`control_rules()` lists them). Errors here are the fakes'
 own, not a vendor's: `{"error": {"message": ..., "code": ...}}` with 400/404/409.
 """
 
@@ -12,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-import attrs
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
@@ -24,11 +22,9 @@ from fakeservers._http.parsing import (
     read_bool,
     read_datetime,
     read_decimal,
-    read_int,
     read_str,
 )
 from fakeservers._http.tenants import SECRET, Credential, Seeder, Tenant, TenantRegistry
-from fakeservers._http.traffic import Fault, FaultPlan, JournalEntry, RequestJournal
 
 __all__ = ["ControlPlane", "ControlViews", "control_error", "control_rules", "iso"]
 
@@ -48,8 +44,6 @@ class ControlPlane(Generic[P]):
     def __init__(self, registry: TenantRegistry[P], seeders: Mapping[str, Seeder[P]]) -> None:
         self.registry = registry
         self.seeders = dict(seeders)
-        self.faults = FaultPlan()
-        self.journal = RequestJournal(registry.clock)
 
     def create_tenant(
         self,
@@ -83,31 +77,6 @@ class ControlPlane(Generic[P]):
 
     def tenants(self) -> list[Tenant[P]]:
         return self.registry.tenants()
-
-    def inject_fault(
-        self,
-        status: int = 503,
-        *,
-        count: int | None = 1,
-        path_prefix: str = "/",
-        delay_seconds: float = 0.0,
-    ) -> Fault:
-        """Make the next `count` vendor requests under `path_prefix` wait `delay_seconds`
-        and answer `status` (0: no status, latency only; `count` None: until cleared)."""
-        return self.faults.add(Fault(status, count, path_prefix, delay_seconds))
-
-    def pending_faults(self) -> list[Fault]:
-        return self.faults.pending()
-
-    def clear_faults(self) -> None:
-        self.faults.clear()
-
-    def requests(self) -> list[JournalEntry]:
-        """Vendor requests seen so far (oldest first; the last 1000)."""
-        return self.journal.entries()
-
-    def clear_requests(self) -> None:
-        self.journal.clear()
 
     def now(self) -> datetime:
         return self.registry.clock.now()
@@ -200,11 +169,6 @@ def control_rules() -> list[Rule]:
         Rule(f"{PREFIX}/clock", methods=["GET"], endpoint="fake_clock"),
         Rule(f"{PREFIX}/clock", methods=["POST", "PUT"], endpoint="fake_clock_set"),
         Rule(f"{PREFIX}/clock/advance", methods=["POST"], endpoint="fake_clock_advance"),
-        Rule(f"{PREFIX}/faults", methods=["GET"], endpoint="fake_faults"),
-        Rule(f"{PREFIX}/faults", methods=["POST"], endpoint="fake_fault_create"),
-        Rule(f"{PREFIX}/faults", methods=["DELETE"], endpoint="fake_faults_clear"),
-        Rule(f"{PREFIX}/requests", methods=["GET"], endpoint="fake_requests"),
-        Rule(f"{PREFIX}/requests", methods=["DELETE"], endpoint="fake_requests_clear"),
     ]
 
 
@@ -268,31 +232,3 @@ class ControlViews(Generic[P]):
         seconds = read_decimal(json_object(request), "seconds", required=True)
         assert seconds is not None
         return json_response({"now": iso(self.control.advance_clock(float(seconds)))})
-
-    def on_fake_faults(self, request: Request) -> Response:
-        return json_response({"faults": [attrs.asdict(f) for f in self.control.pending_faults()]})
-
-    def on_fake_fault_create(self, request: Request) -> Response:
-        body = json_object(request)
-        count: int | None = 1
-        if "count" in body:
-            count = None if body["count"] is None else read_int(body, "count", minimum=1)
-        status = read_int(body, "status", minimum=0, maximum=599)
-        fault = self.control.inject_fault(
-            503 if status is None else status,
-            count=count,
-            path_prefix=read_str(body, "path_prefix") or "/",
-            delay_seconds=float(read_decimal(body, "delay_seconds") or 0),
-        )
-        return json_response({"fault": attrs.asdict(fault)}, 201)
-
-    def on_fake_faults_clear(self, request: Request) -> Response:
-        self.control.clear_faults()
-        return json_response({"faults": []})
-
-    def on_fake_requests(self, request: Request) -> Response:
-        return json_response({"requests": [attrs.asdict(e) for e in self.control.requests()]})
-
-    def on_fake_requests_clear(self, request: Request) -> Response:
-        self.control.clear_requests()
-        return json_response({"requests": []})
