@@ -201,8 +201,9 @@ class Operations:
             if filter_by == "enrollment_date":
                 when: datetime | None = member.profile.created_at
             else:
-                history = call.program.transactions(member.id)
-                when = history[-1].created_at if history else None
+                visible = [txn for txn in call.program.transactions(member.id)
+                           if mapping.transaction_type(txn) is not None]
+                when = visible[-1].created_at if visible else None
             if when is not None and start <= when < end:
                 matched.append(member)
         chunk, following, more = page(matched, start_index, count)

@@ -306,3 +306,17 @@ def test_user_redemptions_filter_sort_and_page(api: Api) -> None:
     assert (status, body["reason"]) == (404, errors.INVALID_USER)
     status, body = api.get("/users/ann@example.com/redemptions", order_by="colour")
     assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
+
+
+def test_an_expiry_is_not_an_activity(api: Api, clock: ManualClock) -> None:
+    api.user("ann@example.com")
+    api.activity("photo", points_expiration_period=1)
+    api.award(activity_id="photo")
+    clock.advance(timedelta(days=2))
+    assert api.balance() == 0  # expired on 02-Jan
+    data = api.ok("GET", "/users", from_date="01/02/2024", to_date="01/03/2024",
+                  filter_by="last_activity_date")
+    assert data["loyalty_users"] == []
+    data = api.ok("GET", "/users", from_date="01/01/2024", to_date="01/01/2024",
+                  filter_by="last_activity_date")
+    assert [u["user_email"] for u in data["loyalty_users"]] == ["ann@example.com"]

@@ -284,3 +284,17 @@ def test_demo_reset_restores_the_seed(clock: ManualClock) -> None:
 
 def test_demo_credentials_are_not_the_test_tenants() -> None:
     assert (DEMO_PARTNER_ID, DEMO_API_KEY) != (PARTNER, KEY)
+
+
+def test_a_restored_snapshot_serves_the_same_responses(clock: ManualClock) -> None:
+    app = create_app(clock=clock)
+    client = Client(app)
+    paths = ["/v2/loyalty/transactions?from_date=01/01/2015&to_date=12/31/2016",
+             "/v2/loyalty/users?from_date=01/01/2015&to_date=12/31/2016",
+             "/v2/loyalty/activities", "/v2/loyalty/redemptions", "/v2/loyalty/levels",
+             "/v2/loyalty/users/sam@acosproductionservices.co.uk"]
+    before = [client.get(path, headers=DEMO).get_json() for path in paths]
+    tenant = app.registry.tenant("demo")
+    tenant.program = Program.restore(json.loads(json.dumps(tenant.program.snapshot())),
+                                     clock=tenant.clock)
+    assert [client.get(path, headers=DEMO).get_json() for path in paths] == before
