@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from urllib.parse import quote
@@ -10,9 +12,10 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ss_client import KEY, PARTNER, Api
+from ss_client import Api
 from werkzeug.test import Client
 
+from fakeservers._http import serve_in_thread
 from fakeservers.shopsocially import DEMO_API_KEY, DEMO_PARTNER_ID, create_app, errors, wire
 from fakeservers.shopsocially.urls import ENDPOINTS
 from loyaltykit import ManualClock, Program
@@ -282,10 +285,6 @@ def test_demo_reset_restores_the_seed(clock: ManualClock) -> None:
     assert user["data"]["available_points"] == 300
 
 
-def test_demo_credentials_are_not_the_test_tenants() -> None:
-    assert (DEMO_PARTNER_ID, DEMO_API_KEY) != (PARTNER, KEY)
-
-
 def test_a_restored_snapshot_serves_the_same_responses(clock: ManualClock) -> None:
     app = create_app(clock=clock)
     client = Client(app)
@@ -298,3 +297,23 @@ def test_a_restored_snapshot_serves_the_same_responses(clock: ManualClock) -> No
     tenant.program = Program.restore(json.loads(json.dumps(tenant.program.snapshot())),
                                      clock=tenant.clock)
     assert [client.get(path, headers=DEMO).get_json() for path in paths] == before
+
+
+def test_the_same_app_over_a_real_socket(clock: ManualClock) -> None:
+    server = serve_in_thread(create_app(clock=clock), "127.0.0.1", 0)
+    try:
+        request = urllib.request.Request(
+            server.url + "/v2/loyalty/award", method="POST", headers=DEMO,
+            data=b"user_email=bob%40shopsocially.com&activity_id=shared_via_email")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.loads(response.read())
+        assert body["data"]["points"] == 100 and body["success"] is True
+        bad = urllib.request.Request(server.url + "/v2/loyalty/levels",
+                                     headers={"partner-id": "demo-partner", "api-key": "no"})
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(bad, timeout=10)
+        assert caught.value.code == 401
+        assert json.loads(caught.value.read()) == {
+            "reason": errors.AUTHENTICATION_FAILURE, "success": False}
+    finally:
+        server.stop()
