@@ -112,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"loyaltykit benchmarks: Python {platform.python_version()}"
         f" ({platform.python_implementation()}) on {platform.machine()},"
         f" {os.cpu_count()} CPUs; gc thresholds {gc.get_threshold()};"
-        f" {'quick' if args.quick else 'full'} run, median of {repeats} timed repeats"
+        f" {'profile' if args.profile else 'quick' if args.quick else 'full'} run,"
+        f" median of {repeats} timed repeats"
         f" after 1 warm-up; gc settings: {', '.join(modes)};"
         f" load average {load_average()} (other processes inflate wall times; compare"
         " the cpu column)\n",
