@@ -349,3 +349,20 @@ def test_redeem_errors(
     )
     assert (got, body["reason"]) == (status, reason)
     assert api.balance() == 1000
+
+
+def test_a_code_belongs_to_one_option_only(api: Api) -> None:
+    api.redemption("first", codes="SHARED,F1")
+    status, body = api.post("/redemptions", {
+        "redemption_id": "second", "redemption_name": "S", "allowed_redeem_points": 1,
+        "redemption_value": "1", "giftcard_description": "d", "terms_and_conds_text": "t",
+        "giftcard_coupon_codes": "S1,SHARED", "coupon_expiry": "01-Jan-2030"})
+    assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
+    assert [r["redemption_id"] for r in api.ok("GET", "/redemptions")] == ["first"]
+    api.redemption("second", codes="S1")
+    status, body = api.put("/redemptions/second", {"giftcard_coupon_codes": "S2,F1",
+                                                   "redemption_name": "Renamed"})
+    assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
+    unchanged = api.ok("GET", "/redemptions/second")
+    assert unchanged["giftcard_coupon_codes"] == "S1"
+    assert unchanged["redemption_name"] == "Second"
