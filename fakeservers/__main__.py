@@ -1,43 +1,25 @@
-"""`python -m fakeservers`: serve the Smile.io and ShopSocially fakes on loopback ports.
+"""`python -m fakeservers` (or `loyaltykit-fakes`): serve the Smile.io and ShopSocially fakes.
 
-Both fakes share one clock (wall time that `/_fake/clock` can still set and advance). The
-actual URLs and the demo credentials are printed once the sockets are bound.
+Both fakes share one clock (wall time that `/_fake/clock` can still set and advance) and
+are served by waitress (HTTP/1.1 keep-alive), one log line per request. The actual URLs
+and every tenant's credentials are printed once the sockets are bound; Ctrl-C stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import threading
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from fakeservers._http import Clock, OffsetClock, ServerThread, serve_in_thread
+from fakeservers._http import Clock, OffsetClock, ServerThread
 from loyaltykit import SystemClock
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
 
 __all__ = ["main"]
 
-
-def _smile(clock: Clock) -> tuple[WSGIApplication, list[str]]:
-    from fakeservers.smile import DEMO_KEY, DEMO_PUBLIC_APP_TOKEN, create_app
-
-    lines = [
-        f"  Authorization: Bearer {DEMO_KEY}",
-        f"  public-app token: {DEMO_PUBLIC_APP_TOKEN}",
-    ]
-    return create_app(clock=clock), lines
-
-
-def _shopsocially(clock: Clock) -> tuple[WSGIApplication, list[str]] | None:
-    """The ShopSocially fake, if that package is present and importable."""
-    try:
-        from fakeservers.shopsocially import DEMO_API_KEY, DEMO_PARTNER_ID, create_app
-    except ImportError:
-        return None
-    lines = [f"  partner-id: {DEMO_PARTNER_ID}", f"  api-key: {DEMO_API_KEY}"]
-    return create_app(clock=clock), lines
+VENDORS = ("smile", "shopsocially")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -45,38 +27,112 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--smile-port", type=int, default=8001, help="0 picks a free port")
     parser.add_argument("--shopsocially-port", type=int, default=8002, help="0 picks a free port")
+    parser.add_argument(
+        "--seed",
+        metavar="FILE",
+        help="a seed file (fakeservers.seed/1 JSON, e.g. from GET /_fake/export): its tenants "
+        "replace the demo tenant of each vendor it holds",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="switch the vendors' rate limiting on (or off) for every tenant "
+        "(default: as seeded; the demo tenants are not limited)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="INFO logs one line per request (default); WARNING silences them",
+    )
+    parser.add_argument("--threads", type=int, default=8, help="worker threads per server")
     return parser.parse_args(argv)
 
 
+def _available(name: str) -> bool:
+    try:
+        __import__(f"fakeservers.{name}")
+    except ImportError:
+        return False
+    return True
+
+
+def _credential_lines(fake: Any) -> list[str]:
+    lines = []
+    for tenant in fake.registry.tenants():
+        for credential, kind in tenant.credentials.items():
+            if fake.name == "smile" and kind != "secret":
+                lines.append(f"  tenant {tenant.name}: {kind} token: {credential}")
+                continue
+            shown = "; ".join(f"{k}: {v}" for k, v in fake.vendor.headers(credential).items())
+            lines.append(f"  tenant {tenant.name}: {shown}")
+    return lines
+
+
 def start(
-    host: str, ports: dict[str, int], clock: Clock, echo: Callable[[str], None] = print
+    host: str,
+    ports: Mapping[str, int],
+    clock: Clock,
+    echo: Callable[[str], None] = print,
+    *,
+    seed: Mapping[str, Any] | None = None,
+    rate_limited: bool | None = None,
+    threads: int = 8,
 ) -> list[ServerThread]:
-    """Bind and start every available fake; print where each one listens."""
-    builders = {"smile": _smile, "shopsocially": _shopsocially}
+    """Build, bind and start every available fake; print where each one listens."""
+    from fakeservers.toolkit import Fake
+
     servers = []
-    for name, build in builders.items():
-        built = build(clock)
-        if built is None:
+    for name in VENDORS:
+        if not _available(name):
             echo(f"{name}: not available (package missing)")
             continue
-        app, lines = built
-        server = serve_in_thread(app, host, ports[name])
-        servers.append(server)
-        echo(f"{name}: {server.url}")
-        for line in lines:
+        fake = Fake(name, clock, seed=seed)
+        if rate_limited is not None:
+            for tenant in fake.registry.tenants():
+                tenant.rate_limited = rate_limited
+        fake.serve(host, ports[name], threads=threads)
+        assert fake.server is not None
+        servers.append(fake.server)
+        echo(f"{name}: {fake.url}")
+        for line in _credential_lines(fake):
             echo(line)
     return servers
 
 
 def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None) -> int:
     args = parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("fakeservers.access").setLevel(args.log_level)
+    seed = None
+    if args.seed:
+        from fakeservers.toolkit.seedfile import SeedError, read_seed_file
+
+        try:
+            seed = read_seed_file(args.seed)
+        except SeedError as exc:
+            print(f"error: {exc}", flush=True)
+            return 2
     ports = {"smile": args.smile_port, "shopsocially": args.shopsocially_port}
-    servers = start(args.host, ports, OffsetClock(SystemClock()))
+    done = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+    servers = start(
+        args.host,
+        ports,
+        OffsetClock(SystemClock()),
+        seed=seed,
+        rate_limited=args.rate_limit,
+        threads=args.threads,
+    )
     print("control plane: <url>/_fake/ ; press Ctrl-C to stop", flush=True)
     try:
-        (stop or threading.Event()).wait()
+        while not done.wait(0.5):
+            pass
     except KeyboardInterrupt:
-        pass
+        print("stopping", flush=True)
     finally:
         for server in servers:
             server.stop()
