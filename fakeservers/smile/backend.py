@@ -1,9 +1,9 @@
 """Per-tenant Smile state: the core `Program` plus the few records the core does not keep.
 
-The core has no activity records, no internal notes on transactions and no customer
-identities (see docs/smile.md, "Needed from the core"); they live here, next to the program
-they describe, so a tenant reset clears them together. Every points decision is still the
-core's: this module only records what the vendor API shows back.
+The core has no activity records and no customer identities (see docs/smile.md, "Needed
+from the core"); they live here, next to the program they describe, so a tenant reset
+clears them together. Every points decision is still the core's: this module only records
+what the vendor API shows back.
 """
 
 from __future__ import annotations
@@ -69,7 +69,6 @@ class SmileBackend:
     program: Program
     points_label: tuple[str, str] = DEFAULT_POINTS_LABEL
     activities: dict[int, Activity] = attrs.field(factory=dict)
-    notes: dict[int, str] = attrs.field(factory=dict)
     identities: dict[str, Identity] = attrs.field(factory=dict)
     _activity_keys: dict[tuple[int, str, str], int] = attrs.field(factory=dict)
     _lock: threading.RLock = attrs.field(factory=threading.RLock)
@@ -211,11 +210,11 @@ class SmileBackend:
     def adjust(
         self, customer_id: int, points_change: int, description: str, internal_note: str | None
     ) -> int:
-        """A manual points transaction; the note is kept beside it. Returns the txn id."""
+        """A manual points transaction with its internal note. Returns the txn id."""
         with self._lock:
-            txn = self.program.adjust(customer_id, points_change, description=description)
-            if internal_note is not None:
-                self.notes[txn.id] = internal_note
+            txn = self.program.adjust(
+                customer_id, points_change, description=description, note=internal_note
+            )
             return txn.id
 
 

@@ -140,9 +140,7 @@ def vip_status(program: Program, member: Member, include: set[str]) -> JSON:
     else:
         ladder = program.tiers(track.id)
         current_id = member.tiers.get(track.id)
-        # no public read of a member's tier metric yet (see docs/smile.md, core requests)
-        state = program.raw_state
-        progress = state.metric_value(state.accounts[member.id], track)
+        progress = program.tier_progress(member.id, track.id).value
         current = next((t for t in ladder if t.id == current_id), None)
         next_tier = next((t for t in ladder if t.threshold > (progress or Decimal(0))), None)
         if (
@@ -335,15 +333,13 @@ def transaction_description(txn: Transaction, offers: Mapping[int, RewardOffer])
     return txn.description
 
 
-def points_transaction(
-    txn: Transaction, note: str | None, offers: Mapping[int, RewardOffer]
-) -> JSON:
+def points_transaction(txn: Transaction, offers: Mapping[int, RewardOffer]) -> JSON:
     return {
         "id": txn.id,
         "customer_id": txn.member_id,
         "points_change": txn.points,
         "description": transaction_description(txn, offers),
-        "internal_note": note,
+        "internal_note": txn.note,
         "created_at": timestamp(txn.created_at),
         "updated_at": timestamp(txn.resolved_at or txn.created_at),
     }

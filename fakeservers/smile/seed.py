@@ -145,7 +145,7 @@ def seed_demo(tenant: Tenant[SmileBackend]) -> None:
             first_name=first,
             last_name=last,
             birthday=date.fromisoformat(birthday) if birthday else None,
-            metadata={"referral_url": f"http://i.refs.cc/{code}"},
+            referral_code=code,
         )
         ids.append(member.id)
 

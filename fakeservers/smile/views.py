@@ -376,13 +376,12 @@ class SmileViews:
             and (customer_id is None or t.member_id == customer_id)
             and _since(updated_min, t.resolved_at or t.created_at)
         ]
-        notes = backend.notes
         return _listing(
             args,
             "points_transactions",
             txns,
             lambda t: t.id,
-            lambda t: schemas.points_transaction(t, notes.get(t.id), offers),
+            lambda t: schemas.points_transaction(t, offers),
         )
 
     @api
@@ -402,7 +401,7 @@ class SmileViews:
             txn_id = backend.adjust(customer_id, change, description, note)
         program = backend.program
         offers = _offers(program)
-        body_out = schemas.points_transaction(program.transaction(txn_id), note, offers)
+        body_out = schemas.points_transaction(program.transaction(txn_id), offers)
         return json_response({"points_transaction": body_out}, 201)
 
     @api
@@ -414,7 +413,7 @@ class SmileViews:
         if txn.status is not TxnStatus.POSTED:
             raise SmileError(404, "Points transaction not found.")
         offers = _offers(program)
-        body = schemas.points_transaction(txn, backend.notes.get(txn.id), offers)
+        body = schemas.points_transaction(txn, offers)
         return json_response({"points_transaction": body})
 
     # -- reward fulfillments --------------------------------------------------------

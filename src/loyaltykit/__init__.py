@@ -46,7 +46,7 @@ from loyaltykit.program import ORDER_TRIGGER, Program
 from loyaltykit.referrals import Referral, ReferralRewards, ReferralStatus
 from loyaltykit.rewards import Fulfillment, FulfillmentStatus, PriceKind, RewardOffer, UsageStatus
 from loyaltykit.rules import Approval, Cap, EarningRule, RuleKind, Window
-from loyaltykit.tiers import Metric, Tier, TierChange, TierTrack
+from loyaltykit.tiers import Metric, Tier, TierChange, TierProgress, TierTrack
 
 __all__ = [
     "ORDER_TRIGGER",
@@ -103,6 +103,7 @@ __all__ = [
     "TierChange",
     "TierNotEligible",
     "TierNotFound",
+    "TierProgress",
     "TierTrack",
     "TrackNotFound",
     "Transaction",

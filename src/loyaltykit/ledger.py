@@ -71,6 +71,8 @@ class Transaction(NamedTuple):
     auto_approve_at: datetime | None = None
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    note: str | None = None
+    """An internal note (never shown to the member)."""
 
     @property
     def is_credit(self) -> bool:

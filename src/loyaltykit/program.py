@@ -88,7 +88,7 @@ from loyaltykit.rules import (
     window_start,
 )
 from loyaltykit.state import DUE_APPROVAL, DUE_EXPIRY, State
-from loyaltykit.tiers import Metric, Tier, TierChange, TierTrack
+from loyaltykit.tiers import Metric, Tier, TierChange, TierProgress, TierTrack
 
 __all__ = ["ORDER_TRIGGER", "Program"]
 
@@ -621,6 +621,29 @@ class Program:
                 raise TrackNotFound(track_id)
             return [t for tid in ids for t in self._state.ladders[tid]]
 
+    def tier_progress(self, member_id: int, track_id: int) -> TierProgress:
+        """The member's metric on a track in its current window, and the next tier up."""
+        with self._lock:
+            now = self._begin()
+            account = self._account(member_id, active=False)
+            track = _lookup(self._state.tracks, track_id)
+            if track is None:
+                raise TrackNotFound(track_id)
+            value = self._state.metric_value(account, track)
+            start = window_start(track.window, now, self.timezone)
+            end = window_end(track.window, start) if start is not None else None
+            ladder = self._state.ladders.get(track.id, [])
+            next_tier = next((t for t in ladder if t.threshold > value), None)
+            return TierProgress(
+                track.id,
+                value,
+                account.tiers.get(track.id),
+                next_tier.id if next_tier else None,
+                next_tier.threshold - value if next_tier else None,
+                start,
+                end,
+            )
+
     def tier_changes(self, member_id: int | None = None) -> list[TierChange]:
         with self._lock:
             self._begin_read()
@@ -665,9 +688,13 @@ class Program:
         birthday: date | None = None,
         state: MemberState = MemberState.MEMBER,
         metadata: Mapping[str, Any] | None = None,
+        referral_code: str | None = None,
         idempotency_key: str | None = None,
     ) -> Member:
-        """Enrol a member; email (case-insensitive) and external id are unique if given."""
+        """Enrol a member; email (case-insensitive), external id and referral code are unique.
+
+        Without `referral_code` one is generated (`ref-` and 8 hex digits).
+        """
         with self._lock:
             now = self._begin()
             fingerprint = (
@@ -678,6 +705,7 @@ class Program:
                 birthday,
                 str(state),
                 sorted((metadata or {}).items()) if isinstance(metadata, Mapping) else metadata,
+                referral_code,
             )
 
             def run() -> Member:
@@ -696,7 +724,17 @@ class Program:
                         _mapping(metadata),
                     )
                 )
-                profile = attrs.evolve(profile, referral_code=self._new_referral_code())
+                code = referral_code
+                if code is None:
+                    code = self._new_referral_code()
+                else:
+                    v.text(code, "referral_code", required=True)
+                    owner = self._state.by_referral_code.get(code)
+                    if owner is not None:
+                        raise DuplicateMember(
+                            f"referral_code {code!r} already belongs to member {owner}"
+                        )
+                profile = attrs.evolve(profile, referral_code=code)
                 self._emit(MemberRecorded(profile))
                 return self._member_view(profile.id)
 
@@ -831,18 +869,19 @@ class Program:
         *,
         description: str = "",
         lifetime: timedelta | None = None,
+        note: str | None = None,
         idempotency_key: str | None = None,
     ) -> Transaction:
-        """Credit points by hand (no rule); `lifetime` makes them expire."""
+        """Credit points by hand (no rule); `lifetime` makes them expire; `note` is internal."""
         with self._lock:
             now = self._begin()
             if idempotency_key is None:
-                return self._earn(member_id, points, description, lifetime, now)
+                return self._earn(member_id, points, description, lifetime, now, note)
             return self._idempotent(
                 idempotency_key,
-                (member_id, points, description, lifetime),
+                (member_id, points, description, lifetime, note),
                 "earn",
-                lambda: self._earn(member_id, points, description, lifetime, now),
+                lambda: self._earn(member_id, points, description, lifetime, now, note),
                 self._txn_ref,
                 self._txn_lookup,
             )
@@ -854,6 +893,7 @@ class Program:
         description: str,
         lifetime: timedelta | None,
         now: datetime,
+        note: str | None = None,
     ) -> Transaction:
         # The hot path: checks inlined, one tuple built, dispatched straight to the fold.
         account = self._state.accounts.get(member_id) if type(member_id) is int else None
@@ -867,6 +907,8 @@ class Program:
         if lifetime is not None:
             v.duration(lifetime, "lifetime")
             expires_at = now + lifetime
+        if note is not None:
+            v.text(note, "note")
         txn = _new_txn(
             (
                 len(self._state.txns) + 1,
@@ -884,6 +926,7 @@ class Program:
                 None,
                 None,
                 None,
+                note,
             )
         )
         self._journal.append(txn)
@@ -899,24 +942,31 @@ class Program:
         *,
         description: str = "",
         kind: TxnKind = TxnKind.SPEND,
+        note: str | None = None,
         idempotency_key: str | None = None,
     ) -> Transaction:
         """Debit points, soonest-expiring first; refused if the balance does not cover it."""
         with self._lock:
             now = self._begin()
             if idempotency_key is None:
-                return self._spend(member_id, points, description, kind, now)
+                return self._spend(member_id, points, description, kind, now, note)
             return self._idempotent(
                 idempotency_key,
-                (member_id, points, description, str(kind)),
+                (member_id, points, description, str(kind), note),
                 "spend",
-                lambda: self._spend(member_id, points, description, kind, now),
+                lambda: self._spend(member_id, points, description, kind, now, note),
                 self._txn_ref,
                 self._txn_lookup,
             )
 
     def _spend(
-        self, member_id: int, points: int, description: str, kind: TxnKind, now: datetime
+        self,
+        member_id: int,
+        points: int,
+        description: str,
+        kind: TxnKind,
+        now: datetime,
+        note: str | None = None,
     ) -> Transaction:
         account = self._state.accounts.get(member_id) if type(member_id) is int else None
         if account is None or account.disabled:
@@ -927,6 +977,8 @@ class Program:
             v.text(description, "description")
         if kind is not TxnKind.SPEND and kind is not TxnKind.ADJUST:
             raise InvalidArgument("kind", f"spend kind must be spend or adjust, got {kind!r}")
+        if note is not None:
+            v.text(note, "note")
         if points > account.available:
             raise InsufficientPoints(member_id, points, account.available)
         txn = _new_txn(
@@ -946,6 +998,7 @@ class Program:
                 None,
                 None,
                 None,
+                note,
             )
         )
         self._journal.append(txn)
@@ -959,6 +1012,7 @@ class Program:
         *,
         description: str = "",
         lifetime: timedelta | None = None,
+        note: str | None = None,
         idempotency_key: str | None = None,
     ) -> Transaction:
         """A manual correction: positive credits, negative debits (never below zero)."""
@@ -970,6 +1024,8 @@ class Program:
                 v.points(points_change, "points_change", allow_negative=True)
                 v.text(description, "description")
                 v.duration(lifetime, "lifetime")
+                if note is not None:
+                    v.text(note, "note")
                 if points_change < 0 and -points_change > account.available:
                     raise InsufficientPoints(member_id, -points_change, account.available)
                 expires = now + lifetime if lifetime and points_change > 0 else None
@@ -982,6 +1038,7 @@ class Program:
                     now,
                     expires,
                     description=description,
+                    note=note,
                 )
                 self._emit(txn)
                 if points_change > 0 and account.debt:
@@ -992,7 +1049,7 @@ class Program:
                 return run()
             return self._idempotent(
                 idempotency_key,
-                (member_id, points_change, description, lifetime),
+                (member_id, points_change, description, lifetime, note),
                 "adjust",
                 run,
                 self._txn_ref,

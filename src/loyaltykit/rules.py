@@ -9,7 +9,16 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Approval", "Cap", "EarningRule", "RuleKind", "Window", "points_for", "window_start"]
+__all__ = [
+    "Approval",
+    "Cap",
+    "EarningRule",
+    "RuleKind",
+    "Window",
+    "points_for",
+    "window_end",
+    "window_start",
+]
 
 
 class RuleKind(enum.StrEnum):

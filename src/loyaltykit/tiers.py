@@ -12,7 +12,7 @@ import attrs
 
 from loyaltykit.rules import Window
 
-__all__ = ["Metric", "Tier", "TierChange", "TierTrack", "tier_for"]
+__all__ = ["Metric", "Tier", "TierChange", "TierProgress", "TierTrack", "tier_for"]
 
 
 class Metric(enum.StrEnum):
@@ -52,6 +52,20 @@ class TierChange:
     to_tier: int | None
     at: datetime
     reason: str
+
+
+@attrs.frozen
+class TierProgress:
+    """Where a member stands on one track: the metric so far in the current window."""
+
+    track_id: int
+    value: Decimal
+    tier_id: int | None
+    next_tier_id: int | None
+    to_next_tier: Decimal | None
+    period_start: datetime | None
+    period_end: datetime | None
+    """First instant after the current window (None for a lifetime track)."""
 
 
 def tier_for(tiers: Sequence[Tier], value: Decimal, floor: Tier | None) -> Tier | None:
