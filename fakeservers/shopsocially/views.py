@@ -594,7 +594,11 @@ def _activity_flags(p: Params) -> dict[str, Any]:
 
 def _codes(value: Any) -> list[str]:
     """`giftcard_coupon_codes`: comma-separated (or a JSON list), blanks dropped."""
-    items = value if isinstance(value, list) else value.split(",")
+    if isinstance(value, dict):
+        raise errors.ApiError(400, errors.INVALID_PARAMETERS)
+    items = value if isinstance(value, list) else str(value).split(",")
+    if any(isinstance(item, (dict, list)) for item in items):
+        raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     codes = [str(item).strip() for item in items if str(item).strip()]
     if not codes:
         raise errors.ApiError(400, errors.MISSING_PARAMETERS)

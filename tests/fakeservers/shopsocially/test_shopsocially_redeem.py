@@ -366,3 +366,21 @@ def test_a_code_belongs_to_one_option_only(api: Api) -> None:
     unchanged = api.ok("GET", "/redemptions/second")
     assert unchanged["giftcard_coupon_codes"] == "S1"
     assert unchanged["redemption_name"] == "Second"
+
+
+@pytest.mark.parametrize("codes", [{"a": "b"}, [["X"]], [{"c": 1}]])
+def test_codes_must_be_text(api: Api, codes: object) -> None:
+    status, body = api.post("/redemptions", {
+        "redemption_id": "r", "redemption_name": "R", "allowed_redeem_points": 1,
+        "redemption_value": "1", "giftcard_description": "d", "terms_and_conds_text": "t",
+        "giftcard_coupon_codes": codes, "coupon_expiry": "01-Jan-2030"}, as_json=True)
+    assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
+
+
+def test_codes_may_come_as_a_json_list(api: Api) -> None:
+    status, body = api.post("/redemptions", {
+        "redemption_id": "r", "redemption_name": "R", "allowed_redeem_points": 1,
+        "redemption_value": "1", "giftcard_description": "d", "terms_and_conds_text": "t",
+        "giftcard_coupon_codes": ["J1", " J2 "], "coupon_expiry": "01-Jan-2030"},
+        as_json=True)
+    assert status == 200 and body["data"]["giftcard_coupon_codes"] == "J1,J2"
