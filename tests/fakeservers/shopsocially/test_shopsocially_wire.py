@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -130,101 +131,57 @@ def test_nested_json_values_are_invalid_not_crashes(api: Api) -> None:
     assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
 
 
-_TEXT = st.one_of(
-    st.text(max_size=8),
-    st.sampled_from(
-        [
-            "",
-            "0",
-            "-1",
-            "1",
-            "1.5",
-            "true",
-            "[]",
-            '["pending"]',
-            "ann@example.com",
-            "01/01/2024",
-            "31-Dec-2030",
-            "signup",
-            "fixed",
-            "day",
-            "period",
-        ]
-    ),
-)
+_TEXT = st.one_of(st.text(max_size=8), st.sampled_from(
+    ["", "0", "-1", "1", "1.5", "true", "[]", '["pending"]', "ann@example.com",
+     "01/01/2024", "31-Dec-2030", "signup", "fixed", "day", "period"]))
+_JSON = st.one_of(_TEXT, st.integers(), st.floats(), st.booleans(), st.none(),
+                  st.lists(_TEXT, max_size=3), st.dictionaries(_TEXT, _TEXT, max_size=2))
+_NAMES = st.sampled_from([
+    "user_email", "activity_id", "points_passed", "order_id", "redemption_id", "reason",
+    "from_date", "to_date", "points_status", "start_index", "count", "first_name",
+    "last_name", "email", "uid", "loyalty_level_id", "activity_name", "activity_description",
+    "activity_type", "approval_method", "max_award_frequency", "max_award_frequency_interval",
+    "level_id", "level_type", "level_minimum_points", "returned_amount",
+    "giftcard_coupon_codes", "coupon_expiry", "user_id", "filter_by", "associated_levels",
+    "is_active", "bonus_multiplier", "allowed_redeem_points", "level_position",
+    "level_bonus_multiplier", "redemption_name", "redemption_value", "giftcard_description",
+    "terms_and_conds_text", "is_still_valid", "order_by"])
 
 
-@given(
-    endpoint=st.sampled_from(ENDPOINTS),
-    params=st.dictionaries(
-        st.sampled_from(
-            [
-                "user_email",
-                "activity_id",
-                "points_passed",
-                "order_id",
-                "redemption_id",
-                "reason",
-                "from_date",
-                "to_date",
-                "points_status",
-                "start_index",
-                "count",
-                "first_name",
-                "last_name",
-                "email",
-                "uid",
-                "loyalty_level_id",
-                "activity_name",
-                "activity_description",
-                "activity_type",
-                "approval_method",
-                "max_award_frequency",
-                "max_award_frequency_interval",
-                "level_id",
-                "level_type",
-                "level_minimum_points",
-                "returned_amount",
-                "giftcard_coupon_codes",
-                "coupon_expiry",
-                "user_id",
-                "filter_by",
-            ]
-        ),
-        _TEXT,
-        max_size=8,
-    ),
-    segment=_TEXT,
-)
-def test_no_input_makes_a_500(
-    endpoint: tuple[str, str, str], params: dict[str, str], segment: str
-) -> None:
-    app = create_app(clock=ManualClock(datetime(2024, 1, 1, tzinfo=UTC)))
-    client = Client(app)
-    path, method, _ = endpoint
-    filled = path
-    for name in (
-        "<txn_id>",
-        "<user_email>",
-        "<uid>",
-        "<activity_id>",
-        "<redemption_id>",
-        "<level_id>",
-    ):
-        filled = filled.replace(name, quote(segment, safe="") or "x")
-    response = client.open(
-        "/v2/loyalty" + filled,
-        method=method,
-        headers=DEMO,
-        data=params if method != "GET" else None,
-        query_string=params if method == "GET" else None,
-    )
+def _fill(path: str, segment: str) -> str:
+    for name in ("<txn_id>", "<user_email>", "<uid>", "<activity_id>", "<redemption_id>",
+                 "<level_id>"):
+        path = path.replace(name, quote(segment, safe="") or "x")
+    return "/v2/loyalty" + path
+
+
+def _assert_clean(response: Any) -> None:
     if response.status_code == 308:  # "//" in the path: redirected to the merged path
         assert response.headers["Location"]
         return
     assert response.status_code in (200, 400, 404), response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["success"] is (response.status_code == 200)
+    assert response.get_json()["success"] is (response.status_code == 200)
+
+
+@given(endpoint=st.sampled_from(ENDPOINTS), params=st.dictionaries(_NAMES, _TEXT, max_size=8),
+       segment=_TEXT)
+def test_no_form_input_makes_a_500(endpoint: tuple[str, str, str], params: dict[str, str],
+                                   segment: str) -> None:
+    client = Client(create_app(clock=ManualClock(datetime(2024, 1, 1, tzinfo=UTC))))
+    path, method, _ = endpoint
+    _assert_clean(client.open(_fill(path, segment), method=method, headers=DEMO,
+                              data=params if method != "GET" else None,
+                              query_string=params if method == "GET" else None))
+
+
+@given(endpoint=st.sampled_from(ENDPOINTS), params=st.dictionaries(_NAMES, _JSON, max_size=8),
+       segment=_TEXT)
+def test_no_json_input_makes_a_500(endpoint: tuple[str, str, str], params: dict[str, Any],
+                                   segment: str) -> None:
+    client = Client(create_app(clock=ManualClock(datetime(2024, 1, 1, tzinfo=UTC))))
+    path, method, _ = endpoint
+    _assert_clean(client.open(_fill(path, segment), method=method, headers=DEMO,
+                              data=json.dumps(params), content_type="application/json"))
 
 
 def test_demo_tenant_reproduces_the_docs(clock: ManualClock) -> None:
