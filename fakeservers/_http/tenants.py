@@ -160,6 +160,16 @@ class TenantRegistry(Generic[P]):
     def set_rate_limited(self, name: str, enabled: bool) -> None:
         self.tenant(name).rate_limited = enabled
 
+    def remove(self, name: str) -> Tenant[P]:
+        """Forget a tenant and its credentials (the test toolkit's reset uses it)."""
+        with self._lock:
+            tenant = self.tenant(name)
+            del self._tenants[name]
+            for credential in tenant.credentials:
+                self._by_credential.pop(credential, None)
+                self.limiter.forget(credential)
+            return tenant
+
     def _seed(self, tenant: Tenant[P]) -> None:
         if tenant.seeder is None:
             return
