@@ -96,6 +96,7 @@ class Fake:
         self._routes = self.app.url_map
         if seed is not None:
             self.load(seed)
+        self.baseline()
 
     # --- Python API ------------------------------------------------------------------
 
@@ -152,14 +153,33 @@ class Fake:
         """The request headers that authenticate as the tenant."""
         return self.vendor.headers(self.credential(tenant))
 
+    def baseline(self) -> None:
+        """Remember the current tenants (names, credentials, seeders, settings): `reset`
+        returns to them. Called once the fake is built and seeded."""
+        self._baseline = {
+            t.name: (dict(t.credentials), t.seeder, t.rate_limited)
+            for t in self.registry.tenants()
+        }
+
     def reset(self, *, rate_limited: bool | None = None) -> None:
-        """Every tenant rebuilt from its seed; journal and faults cleared; rate limiting
-        switched for every tenant when `rate_limited` is given."""
+        """Back to the baseline: tenants added since are removed, every baseline tenant is
+        rebuilt from its seed with its credentials and settings; journal and faults are
+        cleared; rate limiting is switched for every tenant when `rate_limited` is given."""
         self.faults.clear()
-        self.control.reset()
+        registry = self.registry
+        for tenant in registry.tenants():
+            kept = self._baseline.get(tenant.name)
+            if kept is None or (tenant.credentials, tenant.seeder) != kept[:2]:
+                registry.remove(tenant.name)
+        for name, (credentials, seeder, limited) in self._baseline.items():
+            if name not in {t.name for t in registry.tenants()}:
+                registry.create(name, credentials, seeder=seeder, rate_limited=limited)
+            else:
+                registry.reset(name)
+                registry.set_rate_limited(name, limited)
         self.journal.clear()
         if rate_limited is not None:
-            for tenant in self.registry.tenants():
+            for tenant in registry.tenants():
                 tenant.rate_limited = rate_limited
 
     def export(self, tenants: Iterable[str] | None = None) -> dict[str, Any]:
