@@ -48,6 +48,7 @@ from werkzeug.test import Client, TestResponse
 
 from fakeservers.shopsocially import create_app as ss_create_app
 from fakeservers.shopsocially import new_registry
+from fakeservers.shopsocially.wire import next_month
 from fakeservers.smile import create_app as smile_create_app
 from fakeservers.smile import create_registry
 from loyaltykit import (
@@ -204,6 +205,7 @@ class DifferentialMachine(RuleBasedStateMachine):
         ref.add_tier(track.id, name="Gold", threshold=Decimal(900), multiplier=Decimal(2))
         self.smile_track = track.id
         self.smile_order_amounts: dict[str, Decimal] = {}
+        self.identities: dict[str, int] = {}
         self.smile_order_members: dict[str, str] = {}
 
     # ------------------------------------------------------------------ ShopSocially setup
@@ -237,6 +239,7 @@ class DifferentialMachine(RuleBasedStateMachine):
             ("visit", "Visit", "fixed", 40, "immediate", 3, "day", 30),
             ("photo", "Photo", "fixed", 25, "manual", 0, "lifetime", 0),
             ("purchase", "Purchase", "bonus_multiplier", 0, "immediate", 0, "lifetime", 90),
+            ("survey", "Survey", "fixed", 60, "monthly", 2, "month", 20),
         ]
         self.ss_rules: dict[str, int] = {}
         for vendor_id, name, kind, points, method, freq, interval, days in activities:
@@ -253,7 +256,9 @@ class DifferentialMachine(RuleBasedStateMachine):
                 active=True,
                 cap=Cap(freq, Window(interval)) if freq else None,
                 points_lifetime=timedelta(days=days) if days else None,
-                approval=Approval.MANUAL if method == "manual" else Approval.IMMEDIATE,
+                approval={"manual": Approval.MANUAL, "monthly": Approval.DELAYED}.get(
+                    method, Approval.IMMEDIATE),
+                approval_delay=timedelta(days=31) if method == "monthly" else None,
             )
             self.ss_rules[vendor_id] = created.id
         star = next(t for t, v in self.level_ids.items() if v == "star")
@@ -402,7 +407,8 @@ class DifferentialMachine(RuleBasedStateMachine):
     def ss_user(self, n: int) -> Any:
         return self._ss_user(n)
 
-    @rule(target=ss_pending, member=ss_members, activity=st.sampled_from(["visit", "photo"]),
+    @rule(target=ss_pending, member=ss_members,
+          activity=st.sampled_from(["visit", "photo", "survey"]),
           points=st.none() | st.integers(1, 120))
     def ss_award(self, member: int, activity: str, points: int | None) -> Any:
         data: dict[str, Any] = {"user_email": self.ss_emails[member], "activity_id": activity}
@@ -411,7 +417,9 @@ class DifferentialMachine(RuleBasedStateMachine):
         response = self.ss_call("POST", "/award", data)
         rule_id = self.ss_rules[activity]
         name = self.ss_ref.rule(rule_id).name
-        txn = self.rref("award", member, rule_id, points=points, description=name)
+        due = next_month(self.ref_clock.now()) if activity == "survey" else None
+        txn = self.rref("award", member, rule_id, points=points, description=name,
+                        auto_approve_at=due)
         if not self.agree(response, txn, "shopsocially"):
             return multiple()
         wire = response.json["data"]
@@ -483,6 +491,46 @@ class DifferentialMachine(RuleBasedStateMachine):
         fulfillment = self.rref("redeem", member, self.ss_offers[redemption])
         if self.agree(response, fulfillment, "shopsocially"):
             assert response.json["data"]["coupon_code"] == fulfillment.code
+
+    @rule(member=ss_members, level=st.sampled_from(["bronze", "star", "nope"]))
+    def ss_level_floor(self, member: int, level: str) -> None:
+        uid = self.ss_ref.member(member).external_id
+        response = self.ss_call("PUT", f"/users/{uid}", {"loyalty_level_id": level})
+        tier = next((t for t, v in self.level_ids.items() if v == level), None)
+        result = None
+        if tier is not None:
+            track = self.ss_ref.tier(tier).track_id
+            result = self.rref("set_tier", member, track, tier)
+        self.agree(response, result, "shopsocially")
+
+    # ------------------------------------------------------------------ Smile: more
+
+    @rule(member=smile_members)
+    def smile_delete_customer(self, member: int) -> None:
+        external = self.smile_ref.member(member).external_id
+        response = self.smile_call("POST", "/v1/events", {"event": {
+            "topic": "customer/deleted", "data": {"external_id": external}}})
+        result = self.sref("remove_member", member)
+        self.agree(response, result, "smile")
+
+    @rule(target=smile_members, n=st.integers(1, 50), distinct=st.sampled_from(["i1", "i2"]))
+    def smile_identity(self, n: int, distinct: str) -> Any:
+        email = f"c{n}@example.com"
+        response = self.smile_call("POST", "/v1/customer_identities/create_or_update", {
+            "customer_identity": {"email": email, "distinct_id": distinct}})
+        if distinct in self.identities:
+            result: Any = self.identities[distinct]  # a known identity: nothing changes
+        else:
+            try:
+                result = self.smile_ref.member_by_email(email).id
+            except LoyaltyError:
+                created = self.sref("add_member", email=email, external_id=distinct)
+                result = created.id if created is not None else None
+        if not self.agree(response, result, "smile"):
+            return multiple()
+        assert response.json["customer_identity"]["customer_id"] == result
+        self.identities.setdefault(distinct, result)
+        return result
 
     # ------------------------------------------------------------------ time
 
@@ -565,6 +613,15 @@ class DifferentialMachine(RuleBasedStateMachine):
             assert {k: wire[k] for k in expected} == expected, (mid, member)
             schedule = [p for _, p in ref.expiry_schedule(mid)]
             assert [e["points"] for e in wire["expiration_schedule"]] == schedule
+        for mid, member in list(members.items())[:4]:
+            points = self.ss_call("GET", "/users/points", user_id=mid)
+            assert points.status_code == 200, points.json
+            data = points.json["data"]
+            expected_points = {
+                "available": member.balance, "pending_points": member.pending,
+                "expired_points": member.expired, "qualified_points": member.earned,
+            }
+            assert {k: data[k] for k in expected_points} == expected_points, (mid, member)
         listed: dict[int, tuple[str, int, str]] = {}
         for start in range(0, 10_000, 10):
             page = self.ss_call("GET", "/transactions", start_index=start, **QUERY_DATES)
