@@ -322,13 +322,10 @@ class _Auditor:
                 )
             if balance < 0 and not negative:
                 self.fail("negative_balance", member_id, f"balance {balance} under {self.policy}")
-            live = {
-                lot_id: left
-                for _, lot_id in account.lots
-                for left in [state.remaining.get(lot_id, 0)]
-            }
+            order = account.lot_ids()
+            live = {lot_id: state.remaining.get(lot_id, 0) for lot_id in order}
             expected = {k[1]: ref.remaining[k[1]] for k in ref.lots}
-            if live != expected or [k for k in account.lots] != ref.lots:
+            if live != expected or order != [k[1] for k in ref.lots]:
                 self.fail(
                     "lot_consumption",
                     member_id,

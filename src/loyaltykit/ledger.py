@@ -1,11 +1,14 @@
 """The points ledger: immutable transactions, per-member accounts and points lots.
 
-Transactions are NamedTuples on purpose: they are immutable, cheap to create (about a
-third of a frozen attrs instance) and, holding only atomic values, are untracked by the
-cyclic garbage collector, which keeps a ledger of millions of entries fast.
+Transactions are NamedTuples: immutable and cheap to create (built with `tuple.__new__`
+on the hot path, a third of the cost of a frozen attrs instance). The cyclic garbage
+collector still tracks them (CPython only untracks exact tuples), so a program holding
+millions of them pays for full collections; see README, "Bulk work and the garbage
+collector".
 
 Lots: every posted credit opens a lot keyed by its transaction id. A member's live lots
-are kept in consumption order: soonest expiry first, then oldest, never-expiring last.
+are kept in consumption order: soonest expiry first, then oldest, never-expiring last
+(expiring lots as (expires_at, id) pairs, never-expiring ones as bare ids).
 """
 
 from __future__ import annotations
@@ -78,10 +81,6 @@ class Transaction(NamedTuple):
     def is_credit(self) -> bool:
         return self.points > 0
 
-    @property
-    def lot_key(self) -> tuple[datetime, int]:
-        return (self.expires_at or NEVER, self.id)
-
 
 class Lot(NamedTuple):
     """A read-only view of a live lot."""
@@ -119,43 +118,63 @@ class Account:
     points_metric: int = 0
     """Credits less order clawbacks: the lifetime points-earned tier metric."""
     txn_ids: list[int] = attrs.field(factory=list)
-    lots: list[tuple[datetime, int]] = attrs.field(factory=list)
+    expiring: list[tuple[datetime, int]] = attrs.field(factory=list)
+    """Live lots that expire, as (expires_at, txn id), soonest first then oldest."""
+    perpetual: list[int] = attrs.field(factory=list)
+    """Live lots that never expire, as txn ids, oldest first: consumed after `expiring`."""
     award_times: dict[int, list[datetime]] = attrs.field(factory=dict)
     tiers: dict[int, int | None] = attrs.field(factory=dict)
     tier_floors: dict[int, int] = attrs.field(factory=dict)
     metrics: dict[int, tuple[datetime | None, Decimal]] = attrs.field(factory=dict)
     last_award_id: int | None = None
 
-    def open_lot(self, key: tuple[datetime, int]) -> None:
-        lots = self.lots
+    def open_lot(self, txn_id: int, expires_at: datetime | None) -> None:
+        if expires_at is None:
+            perpetual = self.perpetual
+            if not perpetual or perpetual[-1] < txn_id:
+                perpetual.append(txn_id)
+            else:
+                insort(perpetual, txn_id)
+            return
+        key = (expires_at, txn_id)
+        lots = self.expiring
         if not lots or lots[-1] < key:
             lots.append(key)
         else:
             insort(lots, key)
 
+    def lot_ids(self) -> list[int]:
+        """Live lot ids in consumption order."""
+        return [lot_id for _, lot_id in self.expiring] + self.perpetual
+
     def consume(self, points: int, remaining: dict[int, int]) -> int:
         """Take up to `points` from live lots in consumption order; return what was taken."""
         taken = 0
-        lots = self.lots
-        emptied = 0
-        for _, lot_id in lots:
+        for lots, keyed in ((self.expiring, True), (self.perpetual, False)):
+            emptied = 0
+            for entry in lots:
+                if taken == points:
+                    break
+                lot_id: int = entry[1] if keyed else entry  # type: ignore[index,assignment]
+                left = remaining[lot_id]
+                part = min(left, points - taken)
+                taken += part
+                if part == left:
+                    remaining[lot_id] = 0
+                    emptied += 1
+                else:
+                    remaining[lot_id] = left - part
+            if emptied:
+                del lots[:emptied]
             if taken == points:
                 break
-            left = remaining[lot_id]
-            part = min(left, points - taken)
-            taken += part
-            if part == left:
-                remaining[lot_id] = 0
-                emptied += 1
-            else:
-                remaining[lot_id] = left - part
-        if emptied:
-            del lots[:emptied]
         self.available -= taken
         return taken
 
-    def drop_lot(self, key: tuple[datetime, int]) -> None:
-        lots = self.lots
+    def drop_lot(self, txn_id: int, expires_at: datetime) -> None:
+        """Remove an expiring lot (at expiry)."""
+        key = (expires_at, txn_id)
+        lots = self.expiring
         if lots and lots[0] == key:
             del lots[0]
         else:

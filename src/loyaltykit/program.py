@@ -99,9 +99,9 @@ T = TypeVar("T")
 _POSTED = TxnStatus.POSTED
 
 
-def _new_txn(fields: tuple[Any, ...]) -> Transaction:
-    """Build a Transaction from all its fields in order, skipping the keyword machinery."""
-    return tuple.__new__(Transaction, fields)
+_EARN, _SPEND, _ADJUST = TxnKind.EARN, TxnKind.SPEND, TxnKind.ADJUST
+_tuple_new = tuple.__new__
+
 
 
 class Program:
@@ -909,11 +909,13 @@ class Program:
             expires_at = now + lifetime
         if note is not None:
             v.text(note, "note")
-        txn = _new_txn(
+        st = self._state
+        txn = _tuple_new(
+            Transaction,
             (
-                len(self._state.txns) + 1,
+                len(st.txns) + 1,
                 member_id,
-                TxnKind.EARN,
+                _EARN,
                 points,
                 _POSTED,
                 now,
@@ -927,12 +929,15 @@ class Program:
                 None,
                 None,
                 note,
-            )
+            ),
         )
         self._journal.append(txn)
-        self._state.on_transaction(txn)
-        if account.debt:
-            self._settle(member_id, now)
+        if expires_at is None and not account.debt and not st.tracks:
+            st.post_plain_credit(account, txn)
+        else:
+            st.on_transaction(txn)
+            if account.debt:
+                self._settle(member_id, now)
         return txn
 
     def spend(
@@ -975,15 +980,17 @@ class Program:
             v.points(points)
         if type(description) is not str:
             v.text(description, "description")
-        if kind is not TxnKind.SPEND and kind is not TxnKind.ADJUST:
+        if kind is not _SPEND and kind is not _ADJUST:
             raise InvalidArgument("kind", f"spend kind must be spend or adjust, got {kind!r}")
         if note is not None:
             v.text(note, "note")
         if points > account.available:
             raise InsufficientPoints(member_id, points, account.available)
-        txn = _new_txn(
+        st = self._state
+        txn = _tuple_new(
+            Transaction,
             (
-                len(self._state.txns) + 1,
+                len(st.txns) + 1,
                 member_id,
                 kind,
                 -points,
@@ -999,10 +1006,10 @@ class Program:
                 None,
                 None,
                 note,
-            )
+            ),
         )
         self._journal.append(txn)
-        self._state.on_transaction(txn)
+        st.post_plain_debit(account, txn)
         return txn
 
     def adjust(
@@ -1273,7 +1280,7 @@ class Program:
                     st.txns[lot_id - 1].created_at,
                     st.txns[lot_id - 1].expires_at,
                 )
-                for _, lot_id in account.lots
+                for lot_id in account.lot_ids()
             ]
 
     def expiry_schedule(self, member_id: int) -> list[tuple[datetime, int]]:

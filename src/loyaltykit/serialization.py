@@ -160,7 +160,7 @@ def state_document(state: State) -> dict[str, Any]:
             "debt": account.debt,
             "written_off": account.written_off,
             "amount_spent": str(account.amount_spent),
-            "lots": [[lot_id, state.remaining[lot_id]] for _, lot_id in account.lots],
+            "lots": [[lot_id, state.remaining[lot_id]] for lot_id in account.lot_ids()],
             "tiers": {str(k): t for k, t in account.tiers.items()},
             "tier_floors": {str(k): t for k, t in account.tier_floors.items()},
             "metrics": {str(k): [u(p), str(val)] for k, (p, val) in account.metrics.items()},
