@@ -119,16 +119,17 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
     done = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: done.set())
-    servers = start(
-        args.host,
-        ports,
-        OffsetClock(SystemClock()),
-        seed=seed,
-        rate_limited=args.rate_limit,
-        threads=args.threads,
-    )
-    print("control plane: <url>/_fake/ ; press Ctrl-C to stop", flush=True)
+    servers: list[ServerThread] = []
     try:
+        servers = start(
+            args.host,
+            ports,
+            OffsetClock(SystemClock()),
+            seed=seed,
+            rate_limited=args.rate_limit,
+            threads=args.threads,
+        )
+        print("control plane: <url>/_fake/ ; press Ctrl-C to stop", flush=True)
         while not done.wait(0.5):
             pass
     except KeyboardInterrupt:
