@@ -52,7 +52,7 @@ __all__ = ["DEFAULT_JOURNAL_SIZE", "Fake", "build_fakes"]
 
 DEFAULT_JOURNAL_SIZE = 1000
 CONTROL = "/_fake/"
-RECORDED_HEADERS = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH")
+ENDPOINT_CACHE = 4096
 
 
 def _toolkit_rules() -> Map:
@@ -93,7 +93,8 @@ class Fake:
         self.faults = FaultInjector()
         self.server: ServerThread | None = None
         self._rules = _toolkit_rules()
-        self._routes = self.app.url_map
+        self._routes = self.app.url_map.bind("fake")
+        self._endpoints: dict[tuple[str, str], str | None] = {}
         if seed is not None:
             self.load(seed)
         self.baseline()
@@ -231,12 +232,21 @@ class Fake:
         found = self.registry.authenticate(credential)
         return found[0].name if found is not None else None
 
-    def _endpoint(self, environ: WSGIEnvironment) -> str | None:
+    def _endpoint(self, method: str, path: str) -> str | None:
+        """The endpoint a request reaches (None: no route), cached per (method, path)."""
+        key = (method, path)
         try:
-            endpoint, _ = self._routes.bind_to_environ(environ).match()
+            return self._endpoints[key]
+        except KeyError:
+            pass
+        try:
+            endpoint: str | None = str(self._routes.match(path, method)[0])
         except HTTPException:
-            return None
-        return str(endpoint)
+            endpoint = None
+        if len(self._endpoints) >= ENDPOINT_CACHE:
+            self._endpoints.clear()
+        self._endpoints[key] = endpoint
+        return endpoint
 
     def _recorded(
         self, environ: WSGIEnvironment, start_response: StartResponse, path: str
@@ -244,7 +254,7 @@ class Fake:
         body = _read_body(environ)
         method = environ.get("REQUEST_METHOD", "GET")
         tenant = self._tenant_name(environ)
-        endpoint = self._endpoint(environ)
+        endpoint = self._endpoint(method, path)
         at = self.registry.clock.now()
         fault: Fault | None = None
         if self.faults.active:
