@@ -1,0 +1,198 @@
+"""Bugs the reliability suite found, one deterministic test each (strict xfail until fixed).
+
+Each test states the expected behaviour (no 5xx; a refusal in the vendor's format; nothing
+changed). Under werkzeug's test client an unhandled exception propagates instead of
+becoming a 500, so `call` turns it into status 500 with the exception as the body.
+When a fix lands, the strict xfail turns into a failure: remove the mark then, and drop the
+matching entry of `KNOWN_CRASHES` in test_fuzz_http.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from reliability_kit import is_smile_error, is_ss_error, settled_state
+from werkzeug.test import Client
+
+from fakeservers.shopsocially import DEMO_API_KEY, DEMO_PARTNER_ID
+from fakeservers.shopsocially import create_app as ss_create_app
+from fakeservers.smile import DEMO_KEY
+from fakeservers.smile import create_app as smile_create_app
+from loyaltykit import ManualClock, Program, audit
+
+START = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+SMILE_AUTH = {"Authorization": f"Bearer {DEMO_KEY}"}
+SS_AUTH = {"partner-id": DEMO_PARTNER_ID, "api-key": DEMO_API_KEY}
+
+
+def call(client: Client, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+    try:
+        response = client.open(path, method=method, **kwargs)
+    except Exception as exc:  # what a real server would answer with a 500
+        return 500, repr(exc)
+    return response.status_code, response.get_json(silent=True)
+
+
+def smile_demo() -> tuple[Client, Program]:
+    app = smile_create_app(clock=ManualClock(START))
+    return Client(app), app.registry.tenant("demo").program.program
+
+
+def ss_demo() -> tuple[Client, Program]:
+    app = ss_create_app(clock=ManualClock(START))
+    return Client(app), app.registry.tenant("demo").program
+
+
+def refused_cleanly(status: int, body: Any, shape: Any) -> bool:
+    return status < 500 and (status < 400 or shape(body))
+
+
+# ------------------------------------------------------------------ BUG 1
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: fakeservers/_http/parsing.py read_datetime: an ISO timestamp whose offset moves it "
+    "outside datetime's range (9999-12-31T23:59:59-23:59, 0001-01-01T00:00:00+23:59) raises "
+    "OverflowError in astimezone(UTC): 500 instead of a 400 naming the parameter"))
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+@pytest.mark.parametrize("path", ["/v1/customers", "/v1/points_transactions",
+                                  "/v1/reward_fulfillments", "/v1/points_purchases"])
+def test_smile_updated_at_min_out_of_range(path: str, value: str) -> None:
+    client, _ = smile_demo()
+    status, body = call(client, "GET", path, query_string={"updated_at_min": value},
+                        headers=SMILE_AUTH)
+    assert status == 400 and is_smile_error(body), (status, body)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: fakeservers/_http/parsing.py read_datetime (same cause) in request bodies: "
+    "activity.created_on_origin_at and event.data.external_updated_at"))
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/activities", {"activity": {"customer_id": 1, "token": "activity_f57a9b5a8d0ac5",
+                                     "created_on_origin_at": "0001-01-01T00:00:00+23:59"}}),
+    ("/v1/events", {"event": {"topic": "order/updated", "data": {
+        "external_id": "o-1", "payment_status": "paid", "rewardable_total": "5",
+        "external_updated_at": "9999-12-31T23:59:59-23:59", "customer": {"external_id": "c"}}}}),
+])
+def test_smile_body_timestamps_out_of_range(path: str, body: Any) -> None:
+    client, program = smile_demo()
+    before = settled_state(program)
+    status, answer = call(client, "POST", path, json=body, headers=SMILE_AUTH)
+    assert status == 400 and is_smile_error(answer), (status, answer)
+    assert settled_state(program) == before
+
+
+# ------------------------------------------------------------------ BUG 2
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: fakeservers/shopsocially/wire.py day_end_exclusive: to_date=12/31/9999 (a valid "
+    "MM/DD/YYYY date) overflows datetime when the day after is computed: 500 instead of 200 "
+    "(or 400 unexpected date format)"))
+@pytest.mark.parametrize("path", ["/v2/loyalty/transactions", "/v2/loyalty/users",
+                                  "/v2/loyalty/users/bob@shopsocially.com/transactions"])
+def test_ss_to_date_at_the_end_of_time(path: str) -> None:
+    client, _ = ss_demo()
+    status, body = call(client, "GET", path, headers=SS_AUTH,
+                        query_string={"from_date": "01/01/2000", "to_date": "12/31/9999"})
+    assert refused_cleanly(status, body, is_ss_error), (status, body)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: fakeservers/shopsocially/wire.py day_end_exclusive via views.create_redemption: "
+    "coupon_expiry 31-Dec-9999 (or 12/31/9999) overflows: 500 instead of 200 or 400"))
+@pytest.mark.parametrize("expiry", ["31-Dec-9999", "12/31/9999"])
+def test_ss_coupon_expiry_at_the_end_of_time(expiry: str) -> None:
+    client, program = ss_demo()
+    before = settled_state(program)
+    status, body = call(client, "POST", "/v2/loyalty/redemptions", headers=SS_AUTH, data={
+        "redemption_id": "far", "redemption_name": "Far", "allowed_redeem_points": "1",
+        "redemption_value": "$1", "giftcard_description": "g", "terms_and_conds_text": "t",
+        "giftcard_coupon_codes": "FAR1", "coupon_expiry": expiry})
+    assert refused_cleanly(status, body, is_ss_error), (status, body)
+    if status >= 400:
+        assert settled_state(program) == before
+
+
+# ------------------------------------------------------------------ BUG 3
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: an activity with points_expiration_period=3000000 days is accepted "
+    "(fakeservers/shopsocially/views.py _lifetime has no upper bound; loyaltykit add_rule "
+    "accepts any points_lifetime), then every award of it (immediate) or its approval "
+    "(manual) raises OverflowError in src/loyaltykit/program.py (now + points_lifetime): "
+    "a 500 on /award and PUT /transactions/<id>"))
+@pytest.mark.parametrize("method", ["immediate", "manual"])
+def test_ss_points_expiration_period_beyond_the_calendar(method: str) -> None:
+    client, program = ss_demo()
+    status, body = call(client, "POST", "/v2/loyalty/activities", headers=SS_AUTH, data={
+        "activity_id": "forever", "activity_name": "Forever", "activity_description": "d",
+        "activity_type": "fixed", "approval_method": method, "max_award_frequency": "0",
+        "max_award_frequency_interval": "day", "points_expiration_period": "3000000",
+        "points_per_activity": "5", "is_active": "true"})
+    assert refused_cleanly(status, body, is_ss_error), (status, body)
+    if status != 200:
+        return  # refusing the configuration is a fine fix too
+    status, body = call(client, "POST", "/v2/loyalty/award", headers=SS_AUTH, data={
+        "user_email": "bob@shopsocially.com", "activity_id": "forever"})
+    assert refused_cleanly(status, body, is_ss_error), ("award", status, body)
+    if method == "manual" and status == 200:
+        txn = body["data"]["id"]
+        before = settled_state(program)
+        status, body = call(client, "PUT", f"/v2/loyalty/transactions/{txn}",
+                            headers=SS_AUTH, data={"points_status": "approved"})
+        assert refused_cleanly(status, body, is_ss_error), ("approve", status, body)
+        if status >= 400:
+            assert settled_state(program) == before
+
+
+# ------------------------------------------------------------------ BUG 4
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: a Smile points product with expires_in_days=3000000 is accepted by the control "
+    "plane (fakeservers/smile/control.py, read_int without maximum; loyaltykit add_offer "
+    "accepts any reward_lifetime); POST /v1/points_products/<id>/purchase then raises "
+    "OverflowError in the core's redeem (now + reward_lifetime): 500"))
+def test_smile_reward_lifetime_beyond_the_calendar() -> None:
+    client, program = smile_demo()
+    status, body = call(client, "POST", "/_fake/tenants/demo/points_products",
+                        json={"name": "Far", "points_price": 1, "expires_in_days": 3_000_000})
+    assert status < 500, (status, body)
+    if status != 201:
+        return
+    product = body["points_product"]["id"]
+    before = settled_state(program)
+    status, body = call(client, "POST", f"/v1/points_products/{product}/purchase",
+                        json={"customer_id": 1}, headers=SMILE_AUTH)
+    assert refused_cleanly(status, body, is_smile_error), (status, body)
+    if status >= 400:
+        assert settled_state(program) == before
+
+
+# ------------------------------------------------------------------ BUG 5
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: the control plane lets the clock be set to 9999-12-31T12:00:00Z "
+    "(fakeservers/_http/control.py set_clock, no range check). A ShopSocially award then "
+    "fails with OverflowError (expiry: now + 60 days) or ValueError 'year 10000 is out of "
+    "range' raised by src/loyaltykit/rules.py window_end (period level track, from "
+    "state.py _add_metric) WHILE the event is being applied: the 500 leaves the award in "
+    "the journal and half applied (Bob's balance 300 -> 305), audit() reports "
+    "audit_error, and Program.replay of the journal raises"))
+@pytest.mark.parametrize(("activity", "points"), [
+    ("shared_photo_via_desktop_or_mobile", None), ("made_a_purchase", "5")])
+def test_ss_award_at_the_end_of_time(activity: str, points: str | None) -> None:
+    client, program = ss_demo()
+    status, _ = call(client, "POST", "/_fake/clock", json={"now": "9999-12-31T12:00:00Z"})
+    if status != 200:
+        return  # refusing such a clock is a fine fix
+    program.expire_due()
+    before, length = program.state(), len(program.journal())
+    data = {"user_email": "bob@shopsocially.com", "activity_id": activity}
+    if points is not None:
+        data["points_passed"] = points
+    status, body = call(client, "POST", "/v2/loyalty/award", headers=SS_AUTH, data=data)
+    atomic = status < 400 or (len(program.journal()) == length and program.state() == before)
+    assert atomic, ("a failed award changed the program", status, body)
+    assert refused_cleanly(status, body, is_ss_error), (status, body)
+    assert audit(program) == []
