@@ -32,8 +32,11 @@ How a vendor package uses it (see `fakeservers.smile` for a complete example):
   the shared `/_fake/` routes (tenants, credentials, rate-limit switch, reset, clock get /
   set / advance); mount them with `control_rules()` in the vendor's Map and pass
   `ControlViews(control)` among the handlers. Its errors use the fakes' own JSON body.
-* **Serving** (`serving.py`): `serve_in_thread(app, host, port=0)` returns a `ServerThread`
-  with `.url` and `.stop()`.
+* **Serving** (`serving.py`): `serve_in_thread(app, host, port=0)` serves through waitress
+  (HTTP/1.1 keep-alive, one `fakeservers.access` log line per request) and returns a
+  `ServerThread` with `.url` and `.stop()`; an app raising `DroppedConnection` gets the
+  connection closed with no response. Test-double features (journal, faults, seed files,
+  transports) live in `fakeservers.toolkit`; `TenantRegistry.remove(name)` serves its reset.
 * **Clocks** (`clock.py`): structural `Clock` / `AdjustableClock` protocols (the core's
   `ManualClock` fits) and `OffsetClock(base)`, wall time that can still be set / advanced.
 """
