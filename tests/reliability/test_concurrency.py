@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import threading
 import time
@@ -50,7 +51,8 @@ from loyaltykit import ManualClock, Program, audit
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 TENANT = "conc"
 THREADS = 8
-OPERATIONS = 500
+OPERATIONS = 2000 if os.environ.get("HYPOTHESIS_PROFILE") == "deep" else 500
+"""Per thread: 500 in CI, 2,000 in the deep profile."""
 MEMBERS = 4
 TEE_CODES = [f"TEE-{n:04d}" for n in range(150)]
 SS_CODES = [f"SS-{n:04d}" for n in range(150)]
@@ -363,3 +365,124 @@ def test_eight_threads_on_shared_members(servers: dict[str, Any]) -> None:
           f"requests={requests} in {elapsed:.1f}s; smile journal={len(smile.journal())} "
           f"ss journal={len(ss.journal())}; codes issued={len(codes)}; "
           f"refusals={dict(refusals)}")
+
+
+def test_clock_moves_while_clients_work() -> None:
+    """6 client threads award expiring and monthly-approved points, deduct and redeem while
+    a 7th thread moves the fake's clock through its control plane (6 hours a step), so
+    expiry and auto-approval race the commands. Every acknowledged write must be in the
+    journal with the acknowledged points, codes unique, replay equal, audit clean."""
+    app = ss_create_app(new_registry(ManualClock(START), demo=False))
+    app.registry.create(TENANT, [(SS_PARTNER, SS_KEY)])
+    server = serve_in_thread(app, "127.0.0.1", 0)
+    clients, operations, advances = 6, 150, 150
+    try:
+        admin = Conn(server.port, {"partner-id": SS_PARTNER, "api-key": SS_KEY})
+        for path, body in [
+            ("/v2/loyalty/activities", {
+                "activity_id": "visit", "activity_name": "Visit", "activity_description": "v",
+                "activity_type": "fixed", "approval_method": "immediate",
+                "max_award_frequency": 0, "max_award_frequency_interval": "lifetime",
+                "points_per_activity": 10, "points_expiration_period": 2,
+                "is_active": "true"}),
+            ("/v2/loyalty/activities", {
+                "activity_id": "survey", "activity_name": "Survey",
+                "activity_description": "s", "activity_type": "fixed",
+                "approval_method": "monthly", "max_award_frequency": 0,
+                "max_award_frequency_interval": "lifetime", "points_per_activity": 30,
+                "points_expiration_period": 5, "is_active": "true"}),
+            ("/v2/loyalty/levels", {
+                "level_id": "gold", "level_name": "Gold", "level_description": "g",
+                "level_type": "period", "level_position": 1, "level_minimum_points": 200,
+                "level_bonus_multiplier": "1.5", "is_active": "true"}),
+            ("/v2/loyalty/redemptions", {
+                "redemption_id": "r5", "redemption_name": "Five",
+                "allowed_redeem_points": 5, "redemption_value": "$1",
+                "giftcard_description": "g", "terms_and_conds_text": "t",
+                "giftcard_coupon_codes": ",".join(f"T-{n}" for n in range(200)),
+                "coupon_expiry": "31-Dec-2099", "is_active": "true"}),
+            *[("/v2/loyalty/users", {"first_name": "U", "last_name": str(n),
+                                     "email": f"u{n}@example.com", "uid": f"uid{n}"})
+              for n in range(3)],
+        ]:
+            status, answer = admin.request("POST", path, body, form=True)
+            assert status == 200, (path, answer)
+        admin.close()
+        acknowledged: list[list[tuple[int, int]]] = [[] for _ in range(clients)]
+        codes: list[list[str]] = [[] for _ in range(clients)]
+        problems: list[Any] = []
+
+        def work(index: int) -> None:
+            rng = random.Random(100 + index)
+            conn = Conn(server.port, {"partner-id": SS_PARTNER, "api-key": SS_KEY})
+            try:
+                for _ in range(operations):
+                    email = f"u{rng.randrange(3)}@example.com"
+                    op = rng.choice(["visit", "visit", "survey", "deduct", "redeem", "read"])
+                    if op in ("visit", "survey"):
+                        status, body = conn.request("POST", "/v2/loyalty/award", {
+                            "user_email": email, "activity_id": op}, form=True)
+                    elif op == "deduct":
+                        status, body = conn.request("POST", "/v2/loyalty/deduct", {
+                            "user_email": email, "reason": "r",
+                            "points_passed": rng.randint(1, 15)}, form=True)
+                    elif op == "redeem":
+                        status, body = conn.request("POST", "/v2/loyalty/redeem", {
+                            "user_email": email, "redemption_id": "r5"}, form=True)
+                    else:
+                        status, body = conn.request("GET", f"/v2/loyalty/users/{email}")
+                    if status == 200:
+                        if op != "read":
+                            sign = 1 if op in ("visit", "survey") else -1
+                            acknowledged[index].append(
+                                (int(body["data"]["id"]), sign * body["data"]["points"]))
+                        if op == "redeem":
+                            codes[index].append(body["data"]["coupon_code"])
+                    elif status >= 500 or not is_ss_error(body) or body["reason"] not in (
+                            "Insufficient points",
+                            "No coupon codes available for the Redemption ID"):
+                        problems.append((op, status, body))
+            except Exception as exc:
+                problems.append(("thread", index, repr(exc)))
+            finally:
+                conn.close()
+
+        def tick() -> None:
+            conn = Conn(server.port, {})
+            try:
+                for _ in range(advances):
+                    status, body = conn.request("POST", "/_fake/clock/advance",
+                                                {"seconds": 6 * 3600})
+                    if status != 200:
+                        problems.append(("clock", status, body))
+                    time.sleep(0.002)
+            except Exception as exc:
+                problems.append(("clock thread", repr(exc)))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=work, args=(i,), daemon=True)
+                   for i in range(clients)]
+        threads.append(threading.Thread(target=tick, daemon=True))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(t.is_alive() for t in threads), "a thread hung"
+        assert problems == [], problems[:10]
+
+        program = ss_program(app, TENANT)
+        program.expire_due()
+        txns = {t.id: t for t in program.transactions()}
+        seen = [entry for entries in acknowledged for entry in entries]
+        assert len({i for i, _ in seen}) == len(seen), "a transaction id acknowledged twice"
+        for txn_id, points in seen:
+            assert txn_id in txns and txns[txn_id].points == points, (txn_id, points)
+        issued = [c for entries in codes for c in entries]
+        assert len(issued) == len(set(issued))
+        assert _replay_equal(program)
+        assert audit(program) == []
+        print(f"\n[concurrency+clock] writes acknowledged={len(seen)} journal="
+              f"{len(program.journal())} clock={program.clock.now().isoformat()}")
+    finally:
+        server.stop()

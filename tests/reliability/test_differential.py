@@ -371,6 +371,23 @@ class DifferentialMachine(RuleBasedStateMachine):
         self.smile_order_members[xid] = external
         return xid
 
+    @rule(order=smile_orders,
+          amount=st.decimals(0, 400, places=2, allow_nan=False, allow_infinity=False),
+          hours_back=st.sampled_from([0, 1, 24 * 400]))
+    def smile_order_change(self, order: str, amount: Decimal, hours_back: int) -> None:
+        """A later (or stale) update of a paid order with a new total."""
+        when = self.ref_clock.now() - timedelta(hours=hours_back)
+        response = self.smile_call("POST", "/v1/events", {"event": {
+            "topic": "order/updated", "data": {
+                "external_id": order, "rewardable_total": str(amount),
+                "payment_status": "paid", "external_updated_at": _iso(when),
+                "customer": {"external_id": self.smile_order_members[order]}}}})
+        known = self.smile_ref.order(order)
+        result = self.sref("record_order", order, member_id=known.member_id, amount=amount,
+                           status=OrderStatus.PAID, updated_at=when)
+        if self.agree(response, result, "smile"):
+            self.smile_order_amounts[order] = self.smile_ref.order(order).amount
+
     @rule(order=consumes(smile_orders))
     def smile_refund(self, order: str) -> None:
         now = self.ref_clock.now()
