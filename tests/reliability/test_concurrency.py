@@ -486,3 +486,67 @@ def test_clock_moves_while_clients_work() -> None:
               f"{len(program.journal())} clock={program.clock.now().isoformat()}")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("vendor", ["smile", "shopsocially"])
+def test_rate_limit_holds_under_concurrency(vendor: str) -> None:
+    """With rate limiting on and the clock still, a key's leaky bucket (10 requests) admits
+    exactly 10 of 8 x 15 concurrent requests; the rest are 429 in the vendor's format, with
+    Retry-After, and change nothing."""
+    if vendor == "smile":
+        app: Any = smile_create_app(create_registry(ManualClock(START), demo=False))
+        app.control.create_tenant(TENANT, [SMILE_KEY])
+        app.control.create_customer(TENANT, email="c@example.com", points_balance=5)
+        headers = {"Authorization": f"Bearer {SMILE_KEY}"}
+        path, body, form = "/v1/points_transactions", {"points_transaction": {
+            "customer_id": 1, "points_change": 1, "description": "r"}}, False
+        program = smile_program(app, TENANT)
+        shape: Any = is_smile_error
+    else:
+        app = ss_create_app(new_registry(ManualClock(START), demo=False))
+        app.registry.create(TENANT, [(SS_PARTNER, SS_KEY)])
+        program = ss_program(app, TENANT)
+        program.add_member(email="c@example.com", external_id="c")
+        headers = {"partner-id": SS_PARTNER, "api-key": SS_KEY}
+        path, body, form = "/v2/loyalty/users", {"first_name": "A", "last_name": "B",
+                                                  "email": "", "uid": ""}, True
+        shape = is_ss_error
+    app.control.set_rate_limited(TENANT, True)
+    server = serve_in_thread(app, "127.0.0.1", 0)
+    statuses: list[int] = []
+    problems: list[Any] = []
+    lock = threading.Lock()
+
+    def hammer(index: int) -> None:
+        conn = Conn(server.port, headers)
+        try:
+            for n in range(15):
+                payload = dict(body)
+                if vendor == "shopsocially":
+                    payload.update(email=f"t{index}-{n}@example.com", uid=f"t{index}-{n}")
+                status, answer = conn.request("POST", path, payload, form=form)
+                with lock:
+                    statuses.append(status)
+                if status == 429 and not shape(answer):
+                    problems.append(answer)
+                elif status not in (200, 201, 429):
+                    problems.append((status, answer))
+        except Exception as exc:
+            problems.append(repr(exc))
+        finally:
+            conn.close()
+
+    try:
+        journal = len(program.journal())
+        threads = [threading.Thread(target=hammer, args=(i,), daemon=True) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert problems == [], problems[:5]
+        admitted = sum(s != 429 for s in statuses)
+        assert (admitted, len(statuses)) == (10, 120)
+        assert len(program.journal()) - journal == 10  # one event per admitted write
+        assert audit(program) == []
+    finally:
+        server.stop()
