@@ -10,6 +10,7 @@ matching entry of `KNOWN_CRASHES` in test_fuzz_http.py.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from json import dumps as json_dumps
 from typing import Any
 
 import pytest
@@ -196,3 +197,26 @@ def test_ss_award_at_the_end_of_time(activity: str, points: str | None) -> None:
     assert atomic, ("a failed award changed the program", status, body)
     assert refused_cleanly(status, body, is_ss_error), (status, body)
     assert audit(program) == []
+
+
+# ------------------------------------------------------------------ BUG 6
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: fakeservers/shopsocially/views.py _codes turns every item of a JSON "
+    "giftcard_coupon_codes list into str(item): [1, 2, null] uploads the codes '1', '2' and "
+    "'None' (and [true] uploads 'True'), and /redeem then hands the code 'None' to a "
+    "customer. Expected: null items dropped like blanks (or 400 invalid parameters), "
+    "booleans refused"))
+def test_ss_json_null_becomes_coupon_code_none() -> None:
+    client, _ = ss_demo()
+    status, body = call(client, "POST", "/v2/loyalty/redemptions", headers=SS_AUTH,
+                        content_type="application/json", data=json_dumps({
+                            "redemption_id": "nulls", "redemption_name": "Nulls",
+                            "allowed_redeem_points": 1, "redemption_value": "$1",
+                            "giftcard_description": "g", "terms_and_conds_text": "t",
+                            "giftcard_coupon_codes": [1, 2, None, True],
+                            "coupon_expiry": "31-Dec-2099", "is_active": True}))
+    assert status < 500, (status, body)
+    if status == 200:
+        codes = body["data"]["giftcard_coupon_codes"].split(",")
+        assert "None" not in codes and "True" not in codes, codes
