@@ -550,3 +550,101 @@ def test_rate_limit_holds_under_concurrency(vendor: str) -> None:
         assert audit(program) == []
     finally:
         server.stop()
+
+
+def test_concurrent_repeats_apply_once() -> None:
+    """The same idempotent request sent by 8 threads at once is applied exactly once:
+    a ShopSocially award with one order_id, a Smile activity with one distinct_id and a
+    Smile order event with one external_id; and 8 redemptions racing for a pool's last
+    code give it to exactly one of them."""
+    smile = smile_create_app(create_registry(ManualClock(START), demo=False))
+    control = smile.control
+    control.create_tenant(TENANT, [SMILE_KEY])
+    control.create_earning_rule(TENANT, name="Visit", token="visit", points=50)
+    control.create_earning_rule(TENANT, name="Order", token="order",
+                                points_per_dollar=Decimal(1))
+    control.create_points_product(TENANT, name="Last", points_price=1, codes=["LAST-1"])
+    control.create_customer(TENANT, email="c@example.com", external_id="x", points_balance=50)
+    ss = ss_create_app(new_registry(ManualClock(START), demo=False))
+    ss.registry.create(TENANT, [(SS_PARTNER, SS_KEY)])
+    smile_server = serve_in_thread(smile, "127.0.0.1", 0)
+    ss_server = serve_in_thread(ss, "127.0.0.1", 0)
+    try:
+        admin = Conn(ss_server.port, {"partner-id": SS_PARTNER, "api-key": SS_KEY})
+        for path, body in [
+            ("/v2/loyalty/activities", {
+                "activity_id": "purchase", "activity_name": "Purchase",
+                "activity_description": "p", "activity_type": "bonus_multiplier",
+                "bonus_multiplier": 1, "approval_method": "immediate",
+                "max_award_frequency": 0, "max_award_frequency_interval": "lifetime",
+                "is_active": "true"}),
+            ("/v2/loyalty/users", {"first_name": "U", "last_name": "U",
+                                   "email": "u@example.com", "uid": "u"}),
+        ]:
+            status, answer = admin.request("POST", path, body, form=True)
+            assert status == 200, answer
+        admin.close()
+        requests: list[tuple[str, int, dict[str, str], str, Any, bool]] = [
+            ("ss award", ss_server.port, {"partner-id": SS_PARTNER, "api-key": SS_KEY},
+             "/v2/loyalty/award", {"user_email": "u@example.com", "activity_id": "purchase",
+                                   "points_passed": "40", "order_id": "same-order"}, True),
+            ("smile activity", smile_server.port, {"Authorization": f"Bearer {SMILE_KEY}"},
+             "/v1/activities", {"activity": {"customer_id": 1, "token": "visit",
+                                             "distinct_id": "same"}}, False),
+            ("smile order", smile_server.port, {"Authorization": f"Bearer {SMILE_KEY}"},
+             "/v1/events", {"event": {"topic": "order/updated", "data": {
+                 "external_id": "same-order", "rewardable_total": "30",
+                 "payment_status": "paid", "external_updated_at": "2024-05-01T12:00:00Z",
+                 "customer": {"external_id": "x"}}}}, False),
+            ("smile last code", smile_server.port, {"Authorization": f"Bearer {SMILE_KEY}"},
+             "/v1/points_products/1/purchase", {"customer_id": 1}, False),
+        ]
+        results: dict[str, list[tuple[int, Any]]] = {}
+        for label, port, headers, path, body, form in requests:
+            barrier = threading.Barrier(8)
+            answers: list[tuple[int, Any]] = []
+            lock = threading.Lock()
+
+            def send(port: int = port, headers: dict[str, str] = headers, path: str = path,
+                     body: Any = body, form: bool = form, barrier: Any = barrier,
+                     answers: list[tuple[int, Any]] = answers, lock: Any = lock) -> None:
+                conn = Conn(port, headers)
+                try:
+                    barrier.wait(timeout=10)
+                    answer = conn.request("POST", path, body, form=form)
+                except Exception as exc:
+                    answer = (0, repr(exc))
+                finally:
+                    conn.close()
+                with lock:
+                    answers.append(answer)
+
+            threads = [threading.Thread(target=send, daemon=True) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+            results[label] = answers
+
+        ss_prog = ss_program(ss, TENANT)
+        awards = [t for t in ss_prog.transactions() if t.order_id == "same-order"]
+        assert len(awards) == 1, awards
+        ids = {a[1]["data"]["id"] for a in results["ss award"] if a[0] == 200}
+        assert ids == {str(awards[0].id)}, results["ss award"]
+
+        program = smile_program(smile, TENANT)
+        member = program.member(1)
+        # 50 opening + one activity (50) + one order (30) - one purchase (1)
+        assert all(a[0] in (200, 201, 202) for label in ("smile activity", "smile order")
+                   for a in results[label]), results
+        won = [a for a in results["smile last code"] if a[0] == 201]
+        lost = [a for a in results["smile last code"] if a[0] != 201]
+        assert len(won) == 1 and all(
+            a[0] == 402 and is_smile_error(a[1]) for a in lost), results["smile last code"]
+        assert member.balance == 50 + 50 + 30 - 1, member
+        for prog in (program, ss_prog):
+            assert _replay_equal(prog)
+            assert audit(prog) == []
+    finally:
+        smile_server.stop()
+        ss_server.stop()
