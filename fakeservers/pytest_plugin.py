@@ -12,10 +12,12 @@ Per vendor (`smile_...` and `shopsocially_...`):
 * `<vendor>_url`, `<vendor>_credentials` (`.headers`, `.api_key`, `.partner_id`),
   `<vendor>_program` (the tenant's core `Program`), `<vendor>_journal`, `<vendor>_faults`.
 
-Shared: `fake_clock` (the one `ManualClock` of both fakes, reset to `fake_start`) and
-`fake_servers` (both fakes, reset). Settings are session fixtures a `conftest.py` may
-override: `fake_start`, `fake_seed` (a seed file path or document; None = demo tenants),
-`fake_rate_limited` (None = as seeded), `fake_journal_size`, `fake_host`.
+Shared: `fake_clock` (the one `ManualClock` of both fakes, reset to `fake_start`),
+`fake_servers` (both fakes, reset) and `fake_hosts` (both fakes, reset, with requests for
+`api.smile.io` / `api.shopsocially.com` routed to them in-process while the test runs).
+Settings are session fixtures a `conftest.py` may override: `fake_start`, `fake_seed` (a
+seed file path or document; None = demo tenants), `fake_rate_limited` (None = as seeded),
+`fake_journal_size`, `fake_host`.
 """
 
 from __future__ import annotations
@@ -149,6 +151,16 @@ def shopsocially_fake(
 def fake_servers(smile_fake: Fake, shopsocially_fake: Fake) -> dict[str, Fake]:
     """Both fakes, reset, by vendor name."""
     return {"smile": smile_fake, "shopsocially": shopsocially_fake}
+
+
+@pytest.fixture
+def fake_hosts(fake_servers: dict[str, Fake]) -> Iterator[dict[str, Fake]]:
+    """Both fakes, reset; `requests` and `httpx` calls to the vendors' real hosts reach
+    them (in-process, no socket) for the duration of the test."""
+    from fakeservers.toolkit.transports import intercept
+
+    with intercept(*fake_servers.values()):
+        yield fake_servers
 
 
 # --- conveniences --------------------------------------------------------------------------
