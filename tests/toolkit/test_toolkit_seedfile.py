@@ -131,3 +131,20 @@ def test_bad_file(tmp_path: Path) -> None:
         read_seed_file(path)
     with pytest.raises(SeedError, match="cannot read seed file"):
         read_seed_file(tmp_path / "missing.json")
+
+
+def test_reset_returns_to_the_baseline_tenants() -> None:
+    fake = Fake("smile", ManualClock())
+    fake.control.add_credential("demo", "extra_key")
+    fake.control.set_rate_limited("demo", True)
+    fake.control.create_tenant("temp", ["temp_key"])
+    fake.program().earn(1, 5, description="during the test")
+    fake.reset()
+    assert [t.name for t in fake.registry.tenants()] == ["demo"]
+    demo = fake.tenant()
+    assert "extra_key" not in demo.credentials and not demo.rate_limited
+    assert fake.registry.authenticate("temp_key") is None
+    assert fake.registry.authenticate("extra_key") is None
+    assert fake.program().member(1).balance == 5000
+    fake.reset(rate_limited=True)
+    assert fake.tenant().rate_limited
