@@ -24,7 +24,9 @@ from __future__ import annotations
 import http.client
 import logging
 import multiprocessing
+import statistics
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -143,14 +145,25 @@ def servers() -> Iterator[Cases]:
         dev.stop()
 
 
+CpuProbe = Callable[[], float] | None
+"""Seconds of CPU the servers' process has used (None: the servers share the client's)."""
+
+
 def _serve_in_child(connection: Connection) -> None:
     with servers() as cases:
         connection.send(cases)
-        connection.recv()  # until the parent is done
+        while connection.recv() == "cpu":  # until the parent says stop
+            connection.send(time.process_time())
 
 
 @contextmanager
-def servers_in_a_child() -> Iterator[Cases]:
+def servers_here() -> Iterator[tuple[Cases, CpuProbe]]:
+    with servers() as cases:
+        yield cases, None
+
+
+@contextmanager
+def servers_in_a_child() -> Iterator[tuple[Cases, CpuProbe]]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=_serve_in_child, args=(child,), daemon=True)
@@ -158,7 +171,13 @@ def servers_in_a_child() -> Iterator[Cases]:
     try:
         if not parent.poll(60):
             raise RuntimeError("the server process did not start")
-        yield parent.recv()
+        cases = parent.recv()
+
+        def probe() -> float:
+            parent.send("cpu")
+            return float(parent.recv())
+
+        yield cases, probe
     finally:
         parent.send("stop")
         process.join(10)
@@ -168,42 +187,72 @@ def servers_in_a_child() -> Iterator[Cases]:
 
 def run(ctx: Context) -> None:
     count = 50 if ctx.quick else 150
-    for where, start in (("child process", servers_in_a_child), ("same process", servers)):
-        with start() as cases:
+    for where, start in (("child process", servers_in_a_child), ("same process", servers_here)):
+        with start() as (cases, probe):
             for client, make in (("requests", requests_batch), ("http.client", http_client_batch)):
                 ctx.log(f"servers in the {where}, {client}: {len(cases)} servers x {count} GETs")
                 batches = {name: make(url, head, count) for name, (url, head) in cases.items()}
                 with ctx.gc_mode("default") as gc_label:
                     timings = ctx.measure_many(batches)
-                report(ctx, f"servers in the {where}, client {client}", gc_label, timings)
+                cpu = server_cpu(batches, probe) if probe is not None else {}
+                report(ctx, f"servers in the {where}, client {client}", gc_label, timings, cpu)
 
 
-def report(ctx: Context, client: str, gc_label: str, timings: dict[str, Timing]) -> None:
+def server_cpu(
+    batches: dict[str, Callable[[], int]], probe: Callable[[], float]
+) -> dict[str, float]:
+    """Microseconds of the servers' CPU per request, median of three batches per case: it
+    does not count the time the servers wait for a busy machine."""
+    result = {}
+    for name, batch in batches.items():
+        samples = []
+        for _ in range(3):
+            before = probe()
+            done = batch()
+            samples.append((probe() - before) / done * 1e6)
+        result[name] = statistics.median(samples)
+    return result
+
+
+def report(
+    ctx: Context, client: str, gc_label: str, timings: dict[str, Timing], cpu: dict[str, float]
+) -> None:
     fake = timings["Smile fake (waitress)"]
+    headers = ["server", "gc", "us/request", "requests/s", "throughput vs Smile fake"]
     table = ctx.table(
         f"GET over one keep-alive connection: {client}",
-        ["server", "gc", "us/request", "requests/s", "throughput vs Smile fake"],
+        [*headers, "server cpu us/request"] if cpu else headers,
     )
     for name, timing in timings.items():
-        table.add(
+        cells = [
             name,
             gc_label,
             fmt_us(timing.us),
             f"{1e6 / timing.us:,.0f}",
             fmt_ratio(fake.us / timing.us),
-        )
+        ]
+        if cpu:
+            cells.append(fmt_us(cpu[name]))
+        table.add(*cells)
     table.show()
     minimal = timings["minimal werkzeug app (waitress)"]
     dev = timings["Smile fake (werkzeug dev server)"]
+    fake_cpu = cpu.get("Smile fake (waitress)")
     ctx.target(
         f"Smile fake throughput / minimal app, both on waitress ({client})",
         minimal.us / fake.us,
         MIN_VS_MINIMAL,
         higher_is_better=True,
+        note=f"server cpu ratio {cpu['minimal werkzeug app (waitress)'] / fake_cpu:.2f}x"
+        if fake_cpu
+        else "",
     )
     ctx.target(
         f"Smile fake throughput waitress / werkzeug dev server ({client})",
         dev.us / fake.us,
         MIN_VS_DEV_SERVER,
         higher_is_better=True,
+        note=f"server cpu ratio {cpu['Smile fake (werkzeug dev server)'] / fake_cpu:.2f}x"
+        if fake_cpu
+        else "",
     )
