@@ -14,6 +14,10 @@ Afterwards:
 * no coupon code issued twice, and no more codes issued than a pool holds;
 * every transaction id a success reported is distinct and present in the journal;
 * the final state equals a sequential replay of the journal, and `audit()` is clean.
+
+Also here: the same run with the fake's clock moving underneath (expiry and auto-approval
+racing the commands), the leaky-bucket rate limiter under concurrent clients, and
+idempotent requests repeated by 8 threads at the same instant.
 """
 
 from __future__ import annotations
