@@ -8,7 +8,7 @@ numbers in decimal), points as ints, money as JSON numbers, times as `14-Jan-201
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fakeservers.shopsocially import mapping, wire
@@ -129,7 +129,7 @@ class Render:
                 self.program.pool_remaining(pool.id) if pool is not None else None
             ),
             "coupon_expiry": (
-                wire.format_day((expiry - timedelta(days=1)).date()) if expiry is not None else None
+                wire.format_day(wire.day_of_end(expiry)) if expiry is not None else None
             ),
             "is_active": offer.active,
             "associated_levels": levels or ["all"],
@@ -348,7 +348,7 @@ class Render:
             "points_status": "redeemed",
             "coupon_code": fulfillment.code,
             "coupon_expiry": (
-                wire.format_day((fulfillment.expires_at - timedelta(days=1)).date())
+                wire.format_day(wire.day_of_end(fulfillment.expires_at))
                 if fulfillment.expires_at is not None else None
             ),
             "partner_id": self.partner_id,

@@ -39,6 +39,9 @@ PAGE_SIZE = 10
 """Transactions per page: "The response will return only 10 records for each request"."""
 USERS_COUNT = 100
 USER_REDEMPTIONS_COUNT = 12
+MAX_EXPIRATION_DAYS = 36_500
+"""`points_expiration_period` above a century is refused: the expiry instant would leave
+the calendar (see docs/shopsocially.md)."""
 T = TypeVar("T")
 
 
@@ -578,6 +581,8 @@ def _lifetime(p: Params) -> timedelta | None:
     if not p.present("points_expiration_period"):
         return None
     days = wire.parse_int(p.raw("points_expiration_period"), minimum=0)
+    if days > MAX_EXPIRATION_DAYS:
+        raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     return timedelta(days=days) if days else None
 
 
@@ -594,10 +599,13 @@ def _activity_flags(p: Params) -> dict[str, Any]:
 
 def _codes(value: Any) -> list[str]:
     """`giftcard_coupon_codes`: comma-separated (or a JSON list), blanks dropped."""
-    if isinstance(value, dict):
+    if isinstance(value, (dict, bool)):
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     items = value if isinstance(value, list) else str(value).split(",")
-    if any(isinstance(item, (dict, list)) for item in items):
+    # JSON nulls are dropped like blanks; text and whole numbers are codes; the rest
+    # (true, 1.5, nested lists or objects) is refused rather than turned into "True"
+    items = [item for item in items if item is not None]
+    if any(isinstance(item, bool) or not isinstance(item, (str, int)) for item in items):
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     codes = [str(item).strip() for item in items if str(item).strip()]
     if not codes:

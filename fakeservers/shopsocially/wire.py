@@ -18,6 +18,7 @@ from fakeservers.shopsocially import errors
 
 __all__ = [
     "day_end_exclusive",
+    "day_of_end",
     "day_start",
     "decimal_to_wire",
     "format_day",
@@ -94,8 +95,17 @@ def day_start(day: date) -> datetime:
 
 
 def day_end_exclusive(day: date) -> datetime:
-    """The first instant after a UTC calendar day: date ranges include the whole `to_date`."""
+    """The first instant after a UTC calendar day: date ranges include the whole `to_date`.
+
+    31-Dec-9999 has no day after it; its end is the last representable instant."""
+    if day == date.max:
+        return datetime.max.replace(tzinfo=UTC)
     return day_start(day) + timedelta(days=1)
+
+
+def day_of_end(end: datetime) -> date:
+    """The calendar day `day_end_exclusive` came from (inverse, also for 31-Dec-9999)."""
+    return (end.astimezone(UTC) - timedelta(microseconds=1)).date()
 
 
 def next_month(moment: datetime) -> datetime:

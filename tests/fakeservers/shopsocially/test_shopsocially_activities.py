@@ -177,3 +177,13 @@ def test_switching_to_multiplier_uses_the_bonus_multiplier(api: Api) -> None:
     assert api.award(activity_id="purchase")[1]["data"]["points"] == 10
     api.ok("PUT", "/activities/purchase", {"activity_type": "bonus_multiplier"})
     assert api.award(activity_id="purchase", points_passed=8)[1]["data"]["points"] == 16
+
+
+def test_expiration_period_is_at_most_a_century(api: Api) -> None:
+    assert api.activity("long", points_expiration_period=36500)[
+        "points_expiration_period"] == 36500
+    status, body = api.post("/activities", {**REQUIRED, "points_expiration_period": 36501})
+    assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
+    status, body = api.put("/activities/long", {"points_expiration_period": 3000000})
+    assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
+    assert api.ok("GET", "/activities/long")["points_expiration_period"] == 36500

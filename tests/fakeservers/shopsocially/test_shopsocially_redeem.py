@@ -384,3 +384,23 @@ def test_codes_may_come_as_a_json_list(api: Api) -> None:
         "giftcard_coupon_codes": ["J1", " J2 "], "coupon_expiry": "01-Jan-2030"},
         as_json=True)
     assert status == 200 and body["data"]["giftcard_coupon_codes"] == "J1,J2"
+
+
+def test_json_nulls_in_codes_are_dropped_and_booleans_refused(api: Api) -> None:
+    values = {"redemption_id": "r", "redemption_name": "R", "allowed_redeem_points": 1,
+              "redemption_value": "1", "giftcard_description": "d",
+              "terms_and_conds_text": "t", "coupon_expiry": "01-Jan-2030"}
+    status, body = api.post("/redemptions", {**values, "giftcard_coupon_codes": [1, None, "B"]},
+                            as_json=True)
+    assert status == 200 and body["data"]["giftcard_coupon_codes"] == "1,B"
+    for bad in ([True], ["A", 1.5], True):
+        status, body = api.post("/redemptions", {**values, "redemption_id": "r2",
+                                                 "giftcard_coupon_codes": bad}, as_json=True)
+        assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS), bad
+
+
+def test_coupon_expiry_at_the_end_of_the_calendar(api: Api) -> None:
+    for expiry in ("31-Dec-9999", "12/31/9999"):
+        created = api.redemption(f"far_{expiry[-4:]}{len(expiry)}", codes=f"F{len(expiry)}",
+                                 coupon_expiry=expiry)
+        assert created["coupon_expiry"] == "31-Dec-9999"

@@ -261,3 +261,10 @@ def test_user_transactions_only_show_that_user(api: Api, setup: None) -> None:
     assert (status, body["reason"]) == (404, errors.INVALID_USER)
     status, body = api.get("/users/ann@example.com/transactions", from_date="01/01/2024")
     assert (status, body["reason"]) == (400, errors.MISSING_PARAMETERS)
+
+
+def test_to_date_at_the_end_of_the_calendar(api: Api, setup: None) -> None:
+    api.award()
+    assert api.transactions(from_date="01/01/0001", to_date="12/31/9999")["total"] == 1
+    data = api.ok("GET", "/users", from_date="01/01/2000", to_date="12/31/9999")
+    assert data["total_loyalty_users"] == 2

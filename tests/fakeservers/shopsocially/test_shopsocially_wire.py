@@ -290,3 +290,14 @@ def test_the_same_app_over_a_real_socket(clock: ManualClock) -> None:
             "reason": errors.AUTHENTICATION_FAILURE, "success": False}
     finally:
         server.stop()
+
+
+def test_lone_surrogates_in_json_are_refused(api: Api, client: Client) -> None:
+    body = '{"activity_id": "a\\udfff", "activity_name": "A", "activity_description": "d",' \
+           ' "activity_type": "fixed", "approval_method": "immediate",' \
+           ' "max_award_frequency": 1, "max_award_frequency_interval": "day"}'
+    response = client.post("/v2/loyalty/activities", data=body, headers=api.headers,
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json() == {"reason": errors.INVALID_PARAMETERS, "success": False}
+    assert api.ok("GET", "/activities") == []
