@@ -13,7 +13,7 @@ MAX_AGE = "86400"
 
 def add_cors_headers(request: Request, response: Response) -> Response:
     """Allow any origin; echo it back (with Vary) when the browser sent one."""
-    origin = request.headers.get("Origin")
+    origin = request.environ.get("HTTP_ORIGIN")  # request.headers.get("Origin"), unparsed
     response.headers["Access-Control-Allow-Origin"] = origin or "*"
     if origin:
         response.headers.add("Vary", "Origin")

@@ -76,8 +76,8 @@ def timestamp(moment: datetime | None) -> str | None:
     """`2017-04-04T15:10:42.030Z`: UTC, milliseconds, a `Z`."""
     if moment is None:
         return None
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # isoformat truncates to milliseconds as `microsecond // 1000` does; faster than strftime
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def date_text(day: date | None) -> str | None:
