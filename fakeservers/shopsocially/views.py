@@ -326,6 +326,7 @@ class Operations:
         multiplier = wire.parse_decimal(p.raw("bonus_multiplier"), minimum=Decimal(0)) if (
             p.present("bonus_multiplier")) else Decimal(1)
         lifetime = _lifetime(p)
+        active = _is_active(p)
         stamp = call.now.isoformat()
         metadata = {
             mapping.ACTIVITY_KEY: activity_id,
@@ -339,7 +340,7 @@ class Operations:
                 raise errors.ApiError(400, errors.ACTIVITY_EXISTS)
             rule = call.program.add_rule(
                 name=name, kind=kind, points=points, multiplier=multiplier,
-                active=wire.parse_bool(p.raw("is_active")) if p.present("is_active") else False,
+                active=active,
                 cap=cap, points_lifetime=lifetime, approval=approval,
                 approval_delay=timedelta(days=31) if approval is Approval.DELAYED else None,
                 metadata=metadata,
@@ -408,6 +409,8 @@ class Operations:
         codes = _codes(p.raw("giftcard_coupon_codes"))
         expires_at = wire.day_end_exclusive(wire.parse_coupon_expiry(expiry_text))
         tiers = self._associated_levels(call)
+        active = _is_active(p)  # every parameter is read before the first core command
+        money = _money(value)
         stamp = call.now.isoformat()
         vendor_id = redemption_id
         metadata = {
@@ -425,9 +428,9 @@ class Operations:
             pool = call.program.add_pool(
                 name=f"redemption {vendor_id}", codes=codes, expires_at=expires_at)
             offer = call.program.add_offer(
-                name=name, points_price=price, value=_money(value),
+                name=name, points_price=price, value=money,
                 pool_id=pool.id,
-                active=wire.parse_bool(p.raw("is_active")) if p.present("is_active") else False,
+                active=active,
                 eligible_tiers=tiers or (), metadata=metadata,
             )
         return call.render.redemption(offer)
@@ -508,7 +511,7 @@ class Operations:
             mapping.LEVEL_KEY: vendor_id,
             "level_description": description,
             "level_position": wire.parse_int(position),
-            "is_active": wire.parse_bool(p.raw("is_active")) if p.present("is_active") else False,
+            "is_active": _is_active(p),
             "is_default": wire.parse_bool(p.raw("is_default")) if p.present(
                 "is_default") else False,
             "created_at": stamp, "updated_at": stamp,
@@ -569,6 +572,11 @@ def _decimal_id(text: str) -> int | None:
 def _activity_kind(text: str) -> RuleKind:
     name = mapping.parse_choice(text, {"fixed": None, "bonus_multiplier": None})
     return RuleKind.MULTIPLIER if name == "bonus_multiplier" else RuleKind.FIXED
+
+
+def _is_active(p: Params) -> bool:
+    """`is_active` defaults to false for activities, redemptions and levels (primary docs)."""
+    return wire.parse_bool(p.raw("is_active")) if p.present("is_active") else False
 
 
 def _cap(frequency: int, interval: str) -> Cap | None:

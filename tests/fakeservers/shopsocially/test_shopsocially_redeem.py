@@ -8,7 +8,7 @@ import pytest
 from ss_client import Api
 
 from fakeservers.shopsocially import errors
-from loyaltykit import ManualClock
+from loyaltykit import ManualClock, Program
 
 REDEEM_KEYS = {
     "user_id",
@@ -127,9 +127,14 @@ def test_create_redemption_requires(api: Api, missing: str) -> None:
         ("giftcard_coupon_codes", " , ", errors.MISSING_PARAMETERS),
         ("giftcard_coupon_codes", "A,A", errors.INVALID_PARAMETERS),
         ("is_active", "perhaps", errors.INVALID_PARAMETERS),
+        ("is_active", "{}", errors.INVALID_PARAMETERS),
+        ("associated_levels", "nowhere", errors.INVALID_LEVEL_ID),
     ],
 )
-def test_create_redemption_invalid(api: Api, field: str, value: str, reason: str) -> None:
+def test_create_redemption_invalid(
+    api: Api, program: Program, field: str, value: str, reason: str
+) -> None:
+    before = len(program.journal())
     status, body = api.post(
         "/redemptions",
         {
@@ -144,8 +149,10 @@ def test_create_redemption_invalid(api: Api, field: str, value: str, reason: str
             field: value,
         },
     )
-    assert (status, body["reason"]) == (400, reason)
+    expected = 404 if reason == errors.INVALID_LEVEL_ID else 400
+    assert (status, body["reason"]) == (expected, reason)
     assert api.ok("GET", "/redemptions") == []
+    assert len(program.journal()) == before  # not even an orphan coupon pool
 
 
 def test_coupon_expiry_also_accepts_the_us_date_of_one_example(api: Api) -> None:
