@@ -335,12 +335,14 @@ class DifferentialMachine(RuleBasedStateMachine):
     @rule(member=smile_members, product=st.integers(1, 4),
           points=st.none() | st.integers(0, 350))
     def smile_purchase(self, member: int, product: int, points: int | None) -> None:
-        body: dict[str, Any] = {"customer_id": member}
-        if points is not None:
-            body["points_to_spend"] = points
-        response = self.smile_call("POST", f"/v1/points_products/{product}/purchase", body)
         found = self.sref("offer", product)
         variable = found is not None and found.price_kind is PriceKind.VARIABLE
+        body: dict[str, Any] = {"customer_id": member}
+        if points is not None and (variable or points >= 1):
+            # BUG 7 (test_found_bugs.py): a fixed product refuses points_to_spend < 1,
+            # which docs/smile.md A14 says is ignored; not sent until fixed
+            body["points_to_spend"] = points
+        response = self.smile_call("POST", f"/v1/points_products/{product}/purchase", body)
         if variable and (points is None or points < 1):
             fulfillment = None  # the wire refuses a missing or non-positive points_to_spend
         else:

@@ -220,3 +220,19 @@ def test_ss_json_null_becomes_coupon_code_none() -> None:
     if status == 200:
         codes = body["data"]["giftcard_coupon_codes"].split(",")
         assert "None" not in codes and "True" not in codes, codes
+
+
+# ------------------------------------------------------------------ BUG 7
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: POST /v1/points_products/<fixed product>/purchase with points_to_spend=0 answers "
+    "400 'points_to_spend must be at least 1', but docs/smile.md A14 says points_to_spend "
+    "is ignored for a fixed product (fakeservers/smile/views.py on_points_product_purchase "
+    "reads it with minimum=1 before looking at the product's kind). Found by the "
+    "differential machine (deep profile): the core redeems, the fake refuses"))
+def test_smile_fixed_product_ignores_points_to_spend() -> None:
+    client, program = smile_demo()
+    status, body = call(client, "POST", "/v1/points_products/1/purchase",
+                        json={"customer_id": 1, "points_to_spend": 0}, headers=SMILE_AUTH)
+    assert status == 201, (status, body)
+    assert body["points_purchase"]["points_spent"] == program.offer(1).points_price
