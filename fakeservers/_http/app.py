@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.routing import Map
+from werkzeug.routing import Map, MapAdapter
 from werkzeug.wrappers import Request, Response
 
 from fakeservers._http.cors import add_cors_headers, preflight_response
@@ -27,6 +27,19 @@ Handler = Callable[..., Response]
 ErrorRenderer = Callable[[Request, Exception], Response | None]
 """Returns the vendor's response for an exception, or None to let it propagate (a bug)."""
 
+
+_BIND_KEYS = (
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "wsgi.url_scheme",
+    "HTTP_CONNECTION",
+    "HTTP_UPGRADE",
+    "SCRIPT_NAME",
+)
+"""Every environ key `Map.bind_to_environ` reads except the path, query and method."""
+_ADAPTER_CACHE_SIZE = 64
+"""Bound adapters kept (one per host seen, in practice); past this the cache starts over."""
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 """What `json.dumps(body, separators=(",", ":"), ensure_ascii=False)` builds on every call
@@ -48,6 +61,7 @@ class BaseApp:
     ) -> None:
         self.url_map = url_map
         self.render_error = render_error
+        self._adapters: dict[tuple[object, ...], MapAdapter] = {}
         self.handlers: dict[str, Handler] = {}
         self.renderers: dict[str, ErrorRenderer] = {}
         for handler in handlers:
@@ -61,13 +75,39 @@ class BaseApp:
         if missing:
             raise TypeError(f"no on_<endpoint> handler for {sorted(missing)}")
 
+    def bind(self, environ: WSGIEnvironment) -> tuple[MapAdapter, str, str]:
+        """`url_map.bind_to_environ(environ)`, its path and its query string, the adapter
+        reused across requests to the same host, scheme and script name.
+
+        Binding builds a `MapAdapter` from every environ key it reads (host, scheme and
+        upgrade headers, script name), which costs about as much as matching; the adapter
+        keeps nothing else of the request once `match` is given the path, the method and
+        the query string (used for redirects) explicitly, so one adapter per key serves
+        every request with that key, in any thread.
+        """
+        key = tuple(map(environ.get, _BIND_KEYS))
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            adapter = self.url_map.bind_to_environ(environ)
+            if len(self._adapters) >= _ADAPTER_CACHE_SIZE:
+                self._adapters.clear()
+            self._adapters[key] = adapter
+        # the decoding bind_to_environ applies (werkzeug's "WSGI decoding dance")
+        path = environ.get("PATH_INFO")
+        query = environ.get("QUERY_STRING")
+        return (
+            adapter,
+            "/" if path is None else path.encode("latin1").decode(errors="replace"),
+            "" if query is None else query.encode("latin1").decode(errors="replace"),
+        )
+
     def dispatch_request(self, request: Request) -> Response:
-        adapter = self.url_map.bind_to_environ(request.environ)
+        adapter, path, query = self.bind(request.environ)
         endpoint = None
         try:
-            if request.method == "OPTIONS" and (methods := adapter.allowed_methods()):
+            if request.method == "OPTIONS" and (methods := adapter.allowed_methods(path)):
                 return preflight_response(request, list(methods))
-            endpoint, values = adapter.match()
+            endpoint, values = adapter.match(path, request.method, query_args=query)
             return self.handlers[endpoint](request, **values)
         except Exception as exc:
             return self._render(request, exc, endpoint)

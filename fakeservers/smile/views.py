@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.wrappers import Request, Response
 
 from fakeservers._http import (
@@ -48,6 +47,7 @@ from loyaltykit import (
     PriceKind,
     Program,
     RewardOffer,
+    TxnKind,
     TxnStatus,
     UsageStatus,
 )
@@ -78,24 +78,42 @@ def api(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
-@contextmanager
-def wire_fields(**names: str) -> Iterator[None]:
-    """Rename the core's argument names in its errors to the wire's (points -> points_to_spend)."""
-    try:
-        yield
-    except InvalidArgument as exc:
-        wire = names.get(exc.field)
+class wire_fields:  # lower case: used as contextlib's context managers are
+    """Rename the core's argument names in its errors to the wire's (points -> points_to_spend).
+
+    A class rather than a `@contextmanager` generator: it is on every write's path, and
+    entering and leaving costs a fraction of a generator's set-up."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, **names: str) -> None:
+        self.names = names
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if not isinstance(exc, InvalidArgument):
+            return  # nothing raised, or not the core's argument error: unchanged
+        wire = self.names.get(exc.field)
         if wire is None:
-            raise
+            return
         message = re.sub(rf"^{re.escape(exc.field)}\b", wire, exc.message)
         raise ParseError(wire, "invalid", message) from None
+
+
+_NO_ARGS: Args = ImmutableMultiDict()
+"""What `request.args` is for an empty query string (shared: it cannot be changed)."""
 
 
 def query(request: Request) -> Args:
     """Query parameters, plus a form-encoded body: the docs' `curl -X GET -d "limit=2"`
     sends its parameters that way."""
-    if not request.environ.get("CONTENT_TYPE") or not request.form:
-        return request.args  # no content type, no form: skip building the form parser
+    environ = request.environ
+    if not environ.get("CONTENT_TYPE"):  # no content type, no form: no form parser needed
+        return request.args if environ.get("QUERY_STRING") else _NO_ARGS
+    if not request.form:
+        return request.args
     merged = MultiDict(request.form)
     merged.update(request.args)
     return merged
@@ -403,8 +421,10 @@ class SmileViews:
         ):
             txn_id = backend.adjust(customer_id, change, description, note)
         program = backend.program
-        offers = _offers(program)
-        body_out = schemas.points_transaction(program.transaction(txn_id), offers)
+        txn = program.transaction(txn_id)
+        # only a redemption's description names its offer (an adjustment never is one)
+        offers = _offers(program) if txn.kind is TxnKind.REDEEM else {}
+        body_out = schemas.points_transaction(txn, offers)
         return json_response({"points_transaction": body_out}, 201)
 
     @api
