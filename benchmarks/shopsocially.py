@@ -96,12 +96,12 @@ def fixtures(count: int) -> dict[str, Callable[[], int]]:
 
 
 def run(ctx: Context) -> None:
-    count = 100 if ctx.quick else 300
+    count = 50 if ctx.quick else 100
     for mode in ctx.gc_modes:
         cases = fixtures(count)
         with ctx.gc_mode(mode) as gc_label:
             ctx.log(f"shopsocially: {len(cases)} cases x {count} requests ({gc_label})")
-            timings = ctx.measure_many(cases, repeats=3 if ctx.quick else 9)
+            timings = ctx.measure_many(cases, repeats=5 if ctx.quick else 21)
         report(ctx, mode, gc_label, timings)
 
 

@@ -140,13 +140,13 @@ def fixtures(count: int) -> tuple[dict[str, Callable[[], int]], responses.Reques
 
 
 def run(ctx: Context) -> None:
-    count = 100 if ctx.quick else 300
+    count = 50 if ctx.quick else 100
     for mode in ctx.gc_modes:
         cases, mock = fixtures(count)
         try:
             with ctx.gc_mode(mode) as gc_label:
                 ctx.log(f"smile: {len(cases)} cases x {count} requests, interleaved ({gc_label})")
-                timings = ctx.measure_many(cases, repeats=3 if ctx.quick else 9)
+                timings = ctx.measure_many(cases, repeats=5 if ctx.quick else 21)
         finally:
             mock.stop()
             mock.reset()
