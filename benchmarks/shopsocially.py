@@ -102,13 +102,16 @@ def run(ctx: Context) -> None:
         with ctx.gc_mode(mode) as gc_label:
             ctx.log(f"shopsocially: {len(cases)} cases x {count} requests ({gc_label})")
             timings = ctx.measure_many(cases, repeats=5 if ctx.quick else 21)
-        report(ctx, mode, gc_label, timings)
+        report(ctx, mode, gc_label, timings, count)
 
 
-def report(ctx: Context, mode: str, gc_label: str, timings: dict[str, Timing]) -> None:
+def report(
+    ctx: Context, mode: str, gc_label: str, timings: dict[str, Timing], count: int
+) -> None:
+    repeats = len(next(iter(timings.values())).samples)
     table = ctx.table(
-        "ShopSocially fake in-process, one request per op, all cases interleaved"
-        f" (ratio = fake / minimal app in the same client), {mode} gc",
+        f"ShopSocially fake in-process, one request per op, median of {repeats} batches of {count},"
+        f" all cases interleaved (ratio = fake / minimal app in the same client), {mode} gc",
         ["request", "client", "implementation", "gc", "us/op", "min-max", "cpu us/op",
          "fake/minimal", "by cpu"],
     )

@@ -150,13 +150,16 @@ def run(ctx: Context) -> None:
         finally:
             mock.stop()
             mock.reset()
-        report(ctx, mode, gc_label, timings)
+        report(ctx, mode, gc_label, timings, count)
 
 
-def report(ctx: Context, mode: str, gc_label: str, timings: dict[str, Timing]) -> None:
+def report(
+    ctx: Context, mode: str, gc_label: str, timings: dict[str, Timing], count: int
+) -> None:
+    repeats = len(next(iter(timings.values())).samples)
     table = ctx.table(
-        "Smile fake in-process, one request per op, all cases interleaved"
-        f" (ratio = fake / baseline in the same client), {mode} gc",
+        f"Smile fake in-process, one request per op, median of {repeats} batches of {count},"
+        f" all cases interleaved (ratio = fake / baseline in the same client), {mode} gc",
         ["request", "client", "implementation", "gc", "us/op", "min-max", "cpu us/op",
          "fake/baseline", "by cpu"],
     )
