@@ -334,14 +334,15 @@ def transaction_description(txn: Transaction, offers: Mapping[int, RewardOffer])
 
 
 def points_transaction(txn: Transaction, offers: Mapping[int, RewardOffer]) -> JSON:
+    created = timestamp(txn.created_at)
     return {
         "id": txn.id,
         "customer_id": txn.member_id,
         "points_change": txn.points,
         "description": transaction_description(txn, offers),
         "internal_note": txn.note,
-        "created_at": timestamp(txn.created_at),
-        "updated_at": timestamp(txn.resolved_at or txn.created_at),
+        "created_at": created,
+        "updated_at": created if txn.resolved_at is None else timestamp(txn.resolved_at),
     }
 
 
