@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import io
+import statistics
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,12 +30,15 @@ from werkzeug.wrappers import Request, Response
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from benchmarks._harness import Timing
+
 __all__ = [
     "Answer",
     "BareWSGIAdapter",
     "MinimalApp",
     "client_batch",
     "direct_batch",
+    "paired_ratio",
     "session_batch",
 ]
 
@@ -135,6 +139,17 @@ class BareWSGIAdapter(BaseAdapter):
 
     def close(self) -> None:
         pass
+
+
+def paired_ratio(case: Timing, baseline: Timing) -> float:
+    """The median over repeats of case / baseline, each pair timed in the same repeat.
+
+    `measure_many` runs every case once per repeat, so the two batches of a pair ran a
+    moment apart: the ratio of each pair cancels the load of that moment, which the ratio
+    of the two medians does not when the machine's load drifts between repeats.
+    """
+    pairs = zip(case.samples, baseline.samples, strict=True)
+    return statistics.median(a / b for a, b in pairs)
 
 
 def _check(where: str, status: int, expect: int) -> None:

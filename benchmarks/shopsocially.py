@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from werkzeug.test import Client
 
 from benchmarks._harness import Context, Timing, fmt_ratio, fmt_us
-from benchmarks._wsgi import MinimalApp, client_batch, direct_batch
+from benchmarks._wsgi import MinimalApp, client_batch, direct_batch, paired_ratio
 from fakeservers.shopsocially import create_app
 from fakeservers.shopsocially.seed import DEMO_API_KEY, DEMO_PARTNER_ID
 from loyaltykit import ManualClock
@@ -140,7 +140,8 @@ def report(
             f"{label}, test Client: ShopSocially fake / minimal werkzeug app ({mode} gc)",
             fake.us / base.us,
             VS_MINIMAL,
-            note=f"by cpu time {fake.cpu_us / base.cpu_us:.2f}x",
+            note=f"by cpu time {fake.cpu_us / base.cpu_us:.2f}x,"
+            f" paired per repeat {paired_ratio(fake, base):.2f}x",
         )
 
 

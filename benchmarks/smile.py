@@ -42,6 +42,7 @@ from benchmarks._wsgi import (
     MinimalApp,
     client_batch,
     direct_batch,
+    paired_ratio,
     session_batch,
 )
 from fakeservers.smile import create_app
@@ -191,7 +192,8 @@ def report(
             f"{label}, test Client: Smile fake / minimal werkzeug app ({mode} gc)",
             fake.us / base.us,
             VS_MINIMAL,
-            note=f"by cpu time {fake.cpu_us / base.cpu_us:.2f}x",
+            note=f"by cpu time {fake.cpu_us / base.cpu_us:.2f}x,"
+            f" paired per repeat {paired_ratio(fake, base):.2f}x",
         )
     for label, *_ in REQUESTS:
         fake = timings[f"{label}|requests|fake"]
@@ -200,7 +202,8 @@ def report(
             f"{label}, requests: Smile fake (WSGIAdapter) / responses static stub ({mode} gc)",
             fake.us / stub.us,
             VS_STUB,
-            note=f"by cpu time {fake.cpu_us / stub.cpu_us:.2f}x; with the lean adapter"
+            note=f"by cpu time {fake.cpu_us / stub.cpu_us:.2f}x,"
+            f" paired per repeat {paired_ratio(fake, stub):.2f}x; with the lean adapter"
             f" {timings[f'{label}|lean|fake'].us / stub.us:.2f}x",
         )
 
