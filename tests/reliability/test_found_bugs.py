@@ -236,3 +236,61 @@ def test_smile_fixed_product_ignores_points_to_spend() -> None:
                         json={"customer_id": 1, "points_to_spend": 0}, headers=SMILE_AUTH)
     assert status == 201, (status, body)
     assert body["points_purchase"]["points_spent"] == program.offer(1).points_price
+
+
+# ------------------------------------------------------------------ BUG 8
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: a JSON body may carry a lone surrogate escape ('\\\\ud800'): json.loads accepts "
+    "it, the parsers (fakeservers/_http/parsing.py read_str, "
+    "fakeservers/shopsocially/params.py) and the core store it, and every response that "
+    "renders it then fails in fakeservers/_http/app.py json_response (UnicodeEncodeError "
+    "when werkzeug encodes the body as UTF-8): the write itself answers 500 although it "
+    "was applied, and every later list that includes the value answers 500 until the "
+    "tenant is reset. Expected: 400 (invalid text) and nothing stored"))
+@pytest.mark.parametrize("vendor", ["smile", "shopsocially"])
+def test_lone_surrogate_is_stored_and_poisons_reads(vendor: str) -> None:
+    if vendor == "smile":
+        client, program = smile_demo()
+        headers = {**SMILE_AUTH, "Content-Type": "application/json"}
+        write = ("POST", "/v1/points_transactions",
+                 b'{"points_transaction": {"customer_id": 1, "points_change": 5, '
+                 b'"description": "\\ud800"}}')
+        read, shape = "/v1/points_transactions", is_smile_error
+    else:
+        client, program = ss_demo()
+        headers = {**SS_AUTH, "Content-Type": "application/json"}
+        write = ("PUT", "/v2/loyalty/activities/made_a_purchase",
+                 b'{"activity_name": "\\ud800"}')
+        read, shape = "/v2/loyalty/activities", is_ss_error
+    before = settled_state(program)
+    status, body = call(client, write[0], write[1], data=write[2], headers=headers)
+    assert refused_cleanly(status, body, shape), ("write", status, body)
+    if status >= 400:
+        assert settled_state(program) == before
+    status, body = call(client, "GET", read, headers=headers)
+    assert status == 200, ("read after", status, body)
+
+
+# ------------------------------------------------------------------ BUG 9
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: POST /v2/loyalty/redemptions with every parameter valid but is_active=maybe "
+    "answers 400 invalid parameters yet leaves a PoolDefined event: "
+    "fakeservers/shopsocially/views.py create_redemption calls program.add_pool before "
+    "wire.parse_bool(is_active) (evaluated inside add_offer's arguments). The orphan pool "
+    "keeps the codes, so the corrected retry (is_active=true) is refused too: the option can "
+    "never be created with those codes. Found by the near-valid fuzzer"))
+def test_ss_refused_redemption_leaves_its_coupon_pool() -> None:
+    client, program = ss_demo()
+    data = {"redemption_id": "red-new", "redemption_name": "R", "allowed_redeem_points": "5",
+            "redemption_value": "$5", "giftcard_description": "g", "terms_and_conds_text": "t",
+            "giftcard_coupon_codes": "N1,N2", "coupon_expiry": "31-Dec-2099",
+            "is_active": "maybe"}
+    before = settled_state(program)
+    status, body = call(client, "POST", "/v2/loyalty/redemptions", headers=SS_AUTH, data=data)
+    assert (status, body) == (400, {"reason": "invalid parameters", "success": False})
+    assert settled_state(program) == before, "the refused request left a coupon pool"
+    status, body = call(client, "POST", "/v2/loyalty/redemptions", headers=SS_AUTH,
+                        data={**data, "is_active": "true"})
+    assert status == 200, ("the corrected retry", status, body)
