@@ -74,7 +74,7 @@ class Conn:
     def request(self, method: str, path: str, body: Any = None, *,
                 form: bool = False) -> tuple[int, Any]:
         if self.conn is None:
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         headers = dict(self.headers)
         payload: bytes | None = None
         if body is not None:
@@ -614,7 +614,7 @@ def test_concurrent_repeats_apply_once() -> None:
                      answers: list[tuple[int, Any]] = answers, lock: Any = lock) -> None:
                 conn = Conn(port, headers)
                 try:
-                    barrier.wait(timeout=10)
+                    barrier.wait(timeout=60)
                     answer = conn.request("POST", path, body, form=form)
                 except Exception as exc:
                     answer = (0, repr(exc))

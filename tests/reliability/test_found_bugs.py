@@ -86,24 +86,24 @@ def test_smile_body_timestamps_out_of_range(path: str, body: Any) -> None:
 
 # ------------------------------------------------------------------ BUG 2
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: fakeservers/shopsocially/wire.py day_end_exclusive: to_date=12/31/9999 (a valid "
-    "MM/DD/YYYY date) overflows datetime when the day after is computed: 500 instead of 200 "
-    "(or 400 unexpected date format)"))
 @pytest.mark.parametrize("path", ["/v2/loyalty/transactions", "/v2/loyalty/users",
                                   "/v2/loyalty/users/bob@shopsocially.com/transactions"])
 def test_ss_to_date_at_the_end_of_time(path: str) -> None:
+    """BUG (fixed on main in cd574b5; kept as a regression test):
+    fakeservers/shopsocially/wire.py day_end_exclusive: to_date=12/31/9999 (a valid
+    MM/DD/YYYY date) overflows datetime when the day after is computed: 500 instead of 200
+    (or 400 unexpected date format)"""
     client, _ = ss_demo()
     status, body = call(client, "GET", path, headers=SS_AUTH,
                         query_string={"from_date": "01/01/2000", "to_date": "12/31/9999"})
     assert refused_cleanly(status, body, is_ss_error), (status, body)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: fakeservers/shopsocially/wire.py day_end_exclusive via views.create_redemption: "
-    "coupon_expiry 31-Dec-9999 (or 12/31/9999) overflows: 500 instead of 200 or 400"))
 @pytest.mark.parametrize("expiry", ["31-Dec-9999", "12/31/9999"])
 def test_ss_coupon_expiry_at_the_end_of_time(expiry: str) -> None:
+    """BUG (fixed on main in cd574b5; kept as a regression test):
+    fakeservers/shopsocially/wire.py day_end_exclusive via views.create_redemption:
+    coupon_expiry 31-Dec-9999 (or 12/31/9999) overflows: 500 instead of 200 or 400"""
     client, program = ss_demo()
     before = settled_state(program)
     status, body = call(client, "POST", "/v2/loyalty/redemptions", headers=SS_AUTH, data={
@@ -117,14 +117,14 @@ def test_ss_coupon_expiry_at_the_end_of_time(expiry: str) -> None:
 
 # ------------------------------------------------------------------ BUG 3
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: an activity with points_expiration_period=3000000 days is accepted "
-    "(fakeservers/shopsocially/views.py _lifetime has no upper bound; loyaltykit add_rule "
-    "accepts any points_lifetime), then every award of it (immediate) or its approval "
-    "(manual) raises OverflowError in src/loyaltykit/program.py (now + points_lifetime): "
-    "a 500 on /award and PUT /transactions/<id>"))
 @pytest.mark.parametrize("method", ["immediate", "manual"])
 def test_ss_points_expiration_period_beyond_the_calendar(method: str) -> None:
+    """BUG (fixed on main in cd574b5; kept as a regression test): an activity with
+    points_expiration_period=3000000 days is accepted (fakeservers/shopsocially/views.py
+    _lifetime has no upper bound; loyaltykit add_rule accepts any points_lifetime), then
+    every award of it (immediate) or its approval (manual) raises OverflowError in
+    src/loyaltykit/program.py (now + points_lifetime): a 500 on /award and PUT
+    /transactions/<id>"""
     client, program = ss_demo()
     status, body = call(client, "POST", "/v2/loyalty/activities", headers=SS_AUTH, data={
         "activity_id": "forever", "activity_name": "Forever", "activity_description": "d",
@@ -201,13 +201,13 @@ def test_ss_award_at_the_end_of_time(activity: str, points: str | None) -> None:
 
 # ------------------------------------------------------------------ BUG 6
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: fakeservers/shopsocially/views.py _codes turns every item of a JSON "
-    "giftcard_coupon_codes list into str(item): [1, 2, null] uploads the codes '1', '2' and "
-    "'None' (and [true] uploads 'True'), and /redeem then hands the code 'None' to a "
-    "customer. Expected: null items dropped like blanks (or 400 invalid parameters), "
-    "booleans refused"))
 def test_ss_json_null_becomes_coupon_code_none() -> None:
+    """BUG (fixed on main in cd574b5; kept as a regression test):
+    fakeservers/shopsocially/views.py _codes turns every item of a JSON
+    giftcard_coupon_codes list into str(item): [1, 2, null] uploads the codes '1', '2' and
+    'None' (and [true] uploads 'True'), and /redeem then hands the code 'None' to a
+    customer. Expected: null items dropped like blanks (or 400 invalid parameters), booleans
+    refused"""
     client, _ = ss_demo()
     status, body = call(client, "POST", "/v2/loyalty/redemptions", headers=SS_AUTH,
                         content_type="application/json", data=json_dumps({
@@ -240,15 +240,22 @@ def test_smile_fixed_product_ignores_points_to_spend() -> None:
 
 # ------------------------------------------------------------------ BUG 8
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: a JSON body may carry a lone surrogate escape ('\\\\ud800'): json.loads accepts "
+LONE_SURROGATE = (
+    "BUG (Smile; the ShopSocially half was fixed on main in cd574b5): a JSON body "
+    "may carry a lone surrogate escape ('\\\\ud800'): json.loads accepts "
     "it, the parsers (fakeservers/_http/parsing.py read_str, "
     "fakeservers/shopsocially/params.py) and the core store it, and every response that "
     "renders it then fails in fakeservers/_http/app.py json_response (UnicodeEncodeError "
     "when werkzeug encodes the body as UTF-8): the write itself answers 500 although it "
     "was applied, and every later list that includes the value answers 500 until the "
-    "tenant is reset. Expected: 400 (invalid text) and nothing stored"))
-@pytest.mark.parametrize("vendor", ["smile", "shopsocially"])
+    "tenant is reset. Expected: 400 (invalid text) and nothing stored")
+
+
+@pytest.mark.parametrize("vendor", [
+    pytest.param("smile", marks=pytest.mark.xfail(
+        strict=True, raises=AssertionError, reason=LONE_SURROGATE)),
+    "shopsocially",
+])
 def test_lone_surrogate_is_stored_and_poisons_reads(vendor: str) -> None:
     if vendor == "smile":
         client, program = smile_demo()
@@ -274,14 +281,14 @@ def test_lone_surrogate_is_stored_and_poisons_reads(vendor: str) -> None:
 
 # ------------------------------------------------------------------ BUG 9
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: POST /v2/loyalty/redemptions with every parameter valid but is_active=maybe "
-    "answers 400 invalid parameters yet leaves a PoolDefined event: "
-    "fakeservers/shopsocially/views.py create_redemption calls program.add_pool before "
-    "wire.parse_bool(is_active) (evaluated inside add_offer's arguments). The orphan pool "
-    "keeps the codes, so the corrected retry (is_active=true) is refused too: the option can "
-    "never be created with those codes. Found by the near-valid fuzzer"))
 def test_ss_refused_redemption_leaves_its_coupon_pool() -> None:
+    """BUG (fixed on main in cd574b5; kept as a regression test): POST /v2/loyalty/redemptions
+    with every parameter valid but is_active=maybe answers 400 invalid parameters yet leaves
+    a PoolDefined event: fakeservers/shopsocially/views.py create_redemption calls
+    program.add_pool before wire.parse_bool(is_active) (evaluated inside add_offer's
+    arguments). The orphan pool keeps the codes, so the corrected retry (is_active=true) is
+    refused too: the option can never be created with those codes. Found by the near-valid
+    fuzzer"""
     client, program = ss_demo()
     data = {"redemption_id": "red-new", "redemption_name": "R", "allowed_redeem_points": "5",
             "redemption_value": "$5", "giftcard_description": "g", "terms_and_conds_text": "t",
