@@ -347,6 +347,7 @@ KNOWN_CRASHES = [
     ("OverflowError", "fakeservers/_http/parsing.py", "read_datetime"),  # BUG 1
     ("OverflowError", "fakeservers/shopsocially/wire.py", "day_end_exclusive"),  # BUG 2, fixed
     ("UnicodeEncodeError", "werkzeug/wrappers/response.py", "set_data"),  # BUG 8
+    ("UnicodeEncodeError", "fakeservers/_http/app.py", "json_response"),  # BUG 8
 ]
 POISONING = {"UnicodeEncodeError"}
 """Known crashes that leave a value in the tenant which breaks later responses (BUG 8):
