@@ -1,7 +1,7 @@
 """Clock protocols the plumbing relies on, and an adjustable wall clock for served fakes.
 
 The protocols are structural, so `loyaltykit.ManualClock` and `loyaltykit.SystemClock`
-satisfy them without this package importing the core.
+satisfy them; only the range every clock must keep to comes from the core.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
+
+from loyaltykit.clock import LATEST, within_range
 
 __all__ = ["AdjustableClock", "Clock", "OffsetClock"]
 
@@ -47,8 +49,7 @@ class OffsetClock:
         return self._base.now() + self._offset
 
     def set(self, moment: datetime) -> datetime:
-        if moment.tzinfo is None:
-            raise ValueError("moment must be timezone-aware")
+        moment = within_range(moment, "moment")  # a ValueError outside the core's range
         with self._lock:
             self._offset = moment - self._base.now()
             return moment
@@ -58,5 +59,7 @@ class OffsetClock:
         if step < timedelta(0):
             raise ValueError("cannot advance the clock backwards")
         with self._lock:
+            if step > LATEST - self.now():
+                raise ValueError(f"advancing by {step} would pass {LATEST.isoformat()}")
             self._offset += step
         return self.now()

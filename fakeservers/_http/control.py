@@ -82,14 +82,22 @@ class ControlPlane(Generic[P]):
         return self.registry.clock.now()
 
     def set_clock(self, moment: datetime) -> datetime:
-        return self._adjustable().set(moment)
+        clock = self._adjustable()
+        try:
+            return clock.set(moment)
+        except ValueError as error:  # outside the range the core can compute with
+            raise ParseError("now", "invalid", str(error)) from None
 
     def advance_clock(self, seconds: float) -> datetime:
         if not 0 <= seconds <= MAX_ADVANCE_SECONDS:
             raise ParseError(
                 "seconds", "invalid", f"seconds must be between 0 and {MAX_ADVANCE_SECONDS}"
             )
-        return self._adjustable().advance(timedelta(seconds=seconds))
+        clock = self._adjustable()
+        try:
+            return clock.advance(timedelta(seconds=seconds))
+        except ValueError as error:
+            raise ParseError("seconds", "invalid", str(error)) from None
 
     def _adjustable(self) -> AdjustableClock:
         clock = self.registry.clock

@@ -30,10 +30,28 @@ __all__ = [
     "read_int",
     "read_object",
     "read_str",
+    "utf8_safe",
 ]
 
 _MISSING: Any = object()
 _INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def utf8_safe(value: Any) -> bool:
+    """False when a decoded JSON value holds a lone surrogate (JSON may spell `"\\ud800"`),
+    which no UTF-8 response could ever carry back."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(utf8_safe(key) and utf8_safe(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(utf8_safe(item) for item in value)
+    return True
 
 
 def json_object(request: Request, *, empty_ok: bool = True) -> dict[str, Any]:
@@ -49,6 +67,8 @@ def json_object(request: Request, *, empty_ok: bool = True) -> dict[str, Any]:
         raise ParseError(None, "body", "request body is not valid JSON") from None
     if not isinstance(value, dict):
         raise ParseError(None, "body", "request body must be a JSON object")
+    if _SURROGATE_ESCAPE.search(raw) and not utf8_safe(value):
+        raise ParseError(None, "body", "request body holds a lone surrogate (\\uD800 to \\uDFFF)")
     return value
 
 
@@ -194,7 +214,10 @@ def read_datetime(
         raise _invalid(label, "an ISO-8601 date-time") from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 lies past the calendar in UTC
+        raise _invalid(label, "an ISO-8601 date-time within years 1 to 9999 in UTC") from None
 
 
 def read_date(

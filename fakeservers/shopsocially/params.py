@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from werkzeug.wrappers import Request
 
+from fakeservers._http.parsing import utf8_safe
 from fakeservers.shopsocially import errors
 
 __all__ = ["Params", "read_params"]
@@ -100,24 +101,9 @@ def _from_json(text: str) -> dict[str, Any]:
         loaded = json.loads(text)
     except (ValueError, RecursionError):
         raise errors.ApiError(400, errors.INVALID_PARAMETERS) from None
-    if not isinstance(loaded, dict) or not _encodable(loaded):
+    if not isinstance(loaded, dict) or not utf8_safe(loaded):
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     return {str(key).strip().lower(): value for key, value in loaded.items()}
-
-
-def _encodable(value: Any) -> bool:
-    """JSON may spell lone surrogates (`"\\udfff"`), which no UTF-8 response can carry."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_encodable(key) and _encodable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_encodable(item) for item in value)
-    return True
 
 
 def read_params(request: Request) -> Params:

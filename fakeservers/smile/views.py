@@ -323,23 +323,21 @@ class SmileViews:
     ) -> Response:
         body = json_object(request)
         customer_id = read_int(body, "customer_id", required=True)
-        points = read_int(body, "points_to_spend", minimum=1)
         program = backend.program
         offer = self._product(program, product_id)
+        variable = offer.price_kind is PriceKind.VARIABLE
+        # a fixed product ignores points_to_spend altogether (docs/smile.md A14)
+        points = read_int(body, "points_to_spend", minimum=1) if variable else None
         assert customer_id is not None
         program.member(customer_id)
-        if offer.price_kind is PriceKind.VARIABLE and points is None:
+        if variable and points is None:
             raise ParseError(
                 "points_to_spend",
                 "missing",
                 "points_to_spend is required for a variable points product",
             )
         with wire_fields(points="points_to_spend", member_id="customer_id"):
-            fulfillment = program.redeem(
-                customer_id,
-                offer.id,
-                points=points if offer.price_kind is PriceKind.VARIABLE else None,
-            )
+            fulfillment = program.redeem(customer_id, offer.id, points=points)
         return json_response({"points_purchase": schemas.points_purchase(fulfillment, offer)}, 201)
 
     def _purchases(self, program: Program) -> list[Fulfillment]:

@@ -47,11 +47,20 @@ def optional_moment(value: object, field: str) -> datetime | None:
     return None if value is None else moment(value, field)
 
 
+MAX_DURATION = timedelta(days=36525)
+"""A century: the longest lifetime or delay a command accepts, so that the instants derived
+from it stay inside `datetime`'s range (see `loyaltykit.clock.LATEST`)."""
+
+
 def duration(value: object, field: str) -> timedelta | None:
     if value is None:
         return None
     if not isinstance(value, timedelta) or value <= timedelta(0):
         raise InvalidArgument(field, f"{field} must be a positive timedelta, got {value!r}")
+    if value > MAX_DURATION:
+        raise InvalidArgument(
+            field, f"{field} must be at most {MAX_DURATION.days} days (a century), got {value}"
+        )
     return value
 
 

@@ -10,7 +10,22 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "ensure_utc"]
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "Clock",
+    "ManualClock",
+    "SystemClock",
+    "ensure_utc",
+    "within_range",
+]
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+"""The earliest instant a `ManualClock` may show."""
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""The latest instant a `ManualClock` may show: lifetimes are capped at a century, so every
+expiry, approval date and calendar window the core derives from the clock stays inside
+`datetime`'s range (year 9999) instead of overflowing half-way through a command."""
 
 
 def ensure_utc(moment: datetime, field: str = "datetime") -> datetime:
@@ -22,6 +37,20 @@ def ensure_utc(moment: datetime, field: str = "datetime") -> datetime:
     if moment.tzinfo is UTC:
         return moment
     return moment.astimezone(UTC)
+
+
+def within_range(moment: datetime, field: str = "moment") -> datetime:
+    """Return `moment` in UTC if it lies in [EARLIEST, LATEST]; refuse it otherwise."""
+    moment = ensure_utc(moment, field)
+    if not EARLIEST <= moment <= LATEST:
+        from loyaltykit.errors import InvalidArgument
+
+        raise InvalidArgument(
+            field,
+            f"{field} must be between {EARLIEST.isoformat()} and {LATEST.isoformat()},"
+            f" got {moment.isoformat()}",
+        )
+    return moment
 
 
 @runtime_checkable
@@ -49,16 +78,17 @@ class ManualClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._lock = threading.Lock()
         self._now = (
-            ensure_utc(start, "start") if start is not None else datetime(2024, 1, 1, tzinfo=UTC)
+            within_range(start, "start") if start is not None else datetime(2024, 1, 1, tzinfo=UTC)
         )
 
     def now(self) -> datetime:
         return self._now
 
     def set(self, moment: datetime) -> datetime:
-        """Jump to `moment` (backwards too: useful for seeding historical data)."""
+        """Jump to `moment` (backwards too: useful for seeding historical data), within
+        [EARLIEST, LATEST]."""
         with self._lock:
-            self._now = ensure_utc(moment, "moment")
+            self._now = within_range(moment, "moment")
             return self._now
 
     def advance(self, delta: timedelta | float = 0.0) -> datetime:
@@ -69,6 +99,12 @@ class ManualClock:
 
             raise InvalidArgument("delta", f"cannot advance the clock by a negative {step}")
         with self._lock:
+            if step > LATEST - self._now:
+                from loyaltykit.errors import InvalidArgument
+
+                raise InvalidArgument(
+                    "delta", f"advancing by {step} would pass {LATEST.isoformat()}"
+                )
             self._now = self._now + step
             return self._now
 

@@ -50,8 +50,9 @@ class LoyaltyError(Exception):
         self.message = message
 
 
-class InvalidArgument(LoyaltyError):
-    """A parameter is missing, malformed or out of range; `field` names it."""
+class InvalidArgument(LoyaltyError, ValueError):
+    """A parameter is missing, malformed or out of range; `field` names it (also a
+    `ValueError`, so code that catches the builtin for bad values catches it too)."""
 
     code = "invalid_argument"
 

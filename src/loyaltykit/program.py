@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import random
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -18,6 +17,7 @@ from typing import Any, TypeVar
 import attrs
 
 from loyaltykit import _validate as v
+from loyaltykit._atomic import AtomicLock
 from loyaltykit.clock import Clock, SystemClock
 from loyaltykit.coupons import CouponPool, PoolState
 from loyaltykit.errors import (
@@ -107,7 +107,8 @@ _tuple_new = tuple.__new__
 class Program:
     """One tenant's loyalty program: configuration, members, ledger and clock.
 
-    Thread-safe: one re-entrant lock serialises commands and reads. `clawback` chooses what
+    Thread-safe: one re-entrant lock serialises commands and reads, and undoes a command
+    that fails half-way (see `AtomicLock`). `clawback` chooses what
     happens when points to claw back were already spent (see `ClawbackPolicy`); `timezone`
     is where calendar windows (caps, period tiers) begin; `started_at` is the instant the
     program started (activities dated before it earn nothing in the Smile fake).
@@ -131,11 +132,19 @@ class Program:
             v.moment(started_at, "started_at") if started_at is not None else self.clock.now()
         )
         self._rng = random.Random(seed)
-        self._lock = threading.RLock()
         self._journal: list[object] = []
         self._state = State(self.clawback, timezone)
+        self._lock = AtomicLock(self._journal, self._rollback)
 
     # ================================================================== internals
+
+    def _rollback(self, mark: int) -> None:
+        """Forget the events from `mark` on and rebuild the state (see `AtomicLock`)."""
+        del self._journal[mark:]
+        state = State(self.clawback, self.timezone)
+        for event in self._journal:
+            state.apply(event)
+        self._state = state
 
     def _emit(self, event: object) -> None:
         self._journal.append(event)
@@ -147,6 +156,7 @@ class Program:
         due = self._state.due
         if due and due[0][0] <= now:
             self._catch_up(now)
+            self._lock.keep()
         return now
 
     def _catch_up(self, now: datetime) -> list[Transaction]:
@@ -1479,8 +1489,9 @@ class Program:
         "order"; a paid order whose amount later drops is a partial return of the
         difference, one whose amount grows earns on the difference. Refunded, deleted or
         unpaid-again orders claw back everything they still hold. A guest order (no
-        member) earns nothing. Coupons mark matching reward codes used and may complete a
-        referral (the member's first paid order). A refunded or deleted order is final.
+        member) earns nothing. Coupons mark matching reward codes used (an expired code
+        stays unused, as `use_fulfillment` would refuse it) and may complete a referral (the
+        member's first paid order). A refunded or deleted order is final.
         """
         with self._lock:
             now = self._begin()
@@ -1587,7 +1598,8 @@ class Program:
             if fulfillment_id is None:
                 continue
             fulfillment = self._state.fulfillments[fulfillment_id]
-            if fulfillment.usage is not UsageStatus.USED:
+            expired = fulfillment.expires_at is not None and fulfillment.expires_at <= now
+            if fulfillment.usage is not UsageStatus.USED and not expired:
                 self._emit(
                     FulfillmentUpdated(
                         attrs.evolve(

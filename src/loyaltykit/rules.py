@@ -104,14 +104,20 @@ def window_start(window: Window, moment: datetime, zone: tzinfo) -> datetime | N
 
 
 def window_end(window: Window, start: datetime) -> datetime | None:
-    """The first instant after the window that began at `start`."""
-    if window is Window.LIFETIME:
+    """The first instant after the window that began at `start`; None when the window never
+    ends, which is also the answer for a window that would end past the calendar (year 9999)."""
+    try:
+        if window is Window.LIFETIME:
+            return None
+        if window is Window.DAY:
+            return start + timedelta(days=1)
+        if window is Window.WEEK:
+            return start + timedelta(days=7)
+        if window is Window.MONTH:
+            year, month = (
+                (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+            )
+            return start.replace(year=year, month=month)
+        return start.replace(year=start.year + 1)
+    except (OverflowError, ValueError):
         return None
-    if window is Window.DAY:
-        return start + timedelta(days=1)
-    if window is Window.WEEK:
-        return start + timedelta(days=7)
-    if window is Window.MONTH:
-        year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
-        return start.replace(year=year, month=month)
-    return start.replace(year=start.year + 1)

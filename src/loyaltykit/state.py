@@ -463,8 +463,8 @@ class State:
                     continue  # a change dated in a past period no longer counts
                 value = Decimal(0)
                 end = window_end(track.window, start)
-                assert end is not None
-                heapq.heappush(self.due, (end, DUE_ROLLOVER, account.member_id, track.id))
+                if end is not None:  # None: the period would end past the calendar
+                    heapq.heappush(self.due, (end, DUE_ROLLOVER, account.member_id, track.id))
             account.metrics[track.id] = (start, value + delta)
             self._evaluate(account, track, at, "metric")
 

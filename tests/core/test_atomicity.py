@@ -49,9 +49,11 @@ from loyaltykit import (
     TierNotEligible,
     TierNotFound,
     TrackNotFound,
+    Transaction,
     TransactionNotFound,
     TxnKind,
     Window,
+    audit,
 )
 
 START = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
@@ -188,6 +190,11 @@ CASES = [
         name="r", points_lifetime=timedelta(0)), IA, "timedelta(0)", "points_lifetime"),
     C("add_rule-lifetime-int", lambda p, x: p.add_rule(name="r", points_lifetime=30), IA, "30",
       "points_lifetime"),
+    C("add_rule-lifetime-beyond-a-century", lambda p, x: p.add_rule(
+        name="r", points_lifetime=timedelta(days=36526)), IA, "36526 days", "points_lifetime"),
+    C("add_rule-delay-beyond-a-century", lambda p, x: p.add_rule(
+        name="r", approval=Approval.DELAYED, approval_delay=timedelta(days=40000)), IA,
+      "40000 days", "approval_delay"),
     C("add_rule-approval-unknown", lambda p, x: p.add_rule(name="r", approval="later"), IA,
       "later", "approval"),
     C("add_rule-delay-negative", lambda p, x: p.add_rule(
@@ -269,6 +276,9 @@ CASES = [
     C("add_offer-lifetime-zero", lambda p, x: p.add_offer(
         name="o", reward_lifetime=timedelta(0)), IA, "timedelta(0)", "reward_lifetime"),
     C("add_offer-lifetime-int", lambda p, x: p.add_offer(name="o", reward_lifetime=5), IA, "5",
+      "reward_lifetime"),
+    C("add_offer-lifetime-beyond-a-century", lambda p, x: p.add_offer(
+        name="o", reward_lifetime=timedelta(days=3_000_000)), IA, "3000000 days",
       "reward_lifetime"),
     C("add_offer-pool-bool", lambda p, x: p.add_offer(name="o", pool_id=True), PoolNotFound,
       "True"),
@@ -797,3 +807,60 @@ def test_threads_with_a_moving_clock_keep_the_ledger_consistent() -> None:
     assert total_awards == 4 * 150 * 5  # every delayed award approved itself
     replayed = Program.replay(program.journal(), clock)
     assert replayed.state() == program.state()
+
+
+def test_a_command_that_fails_half_way_is_undone(
+    world: tuple[Program, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The safety net behind validation: an unexpected error after a command has emitted
+    events (here: the second event of an order that earns) cuts the journal back and
+    rebuilds the state, so no half command survives."""
+    p, _ = world
+    before, length, balance = p.state(), len(p.journal()), p.member(ALICE).balance
+    state = p._state
+    applied: list[object] = []
+    real_apply = state.apply
+
+    def failing_apply(event: object) -> None:
+        applied.append(event)
+        if len(applied) == 2:
+            raise RuntimeError("disk on fire")
+        real_apply(event)
+
+    monkeypatch.setattr(state, "apply", failing_apply)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        _order(p, external_id="HALF")
+    assert len(applied) == 2, "the order should have emitted at least two events"
+    assert len(p.journal()) == length
+    assert p.state() == before
+    assert p._state is not state  # rebuilt from the journal
+    assert audit(p) == []
+    placed = _order(p, external_id="HALF")  # and the program goes on
+    assert placed.status is OrderStatus.PAID
+    assert p.member(ALICE).balance > balance
+
+
+def test_undoing_a_failed_command_keeps_the_time_driven_events_it_caught_up_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = ManualClock(START)
+    p = Program(clock)
+    alice = p.add_member(email="a@example.com")
+    p.earn(alice.id, 50, lifetime=HOUR)
+    clock.advance(2 * HOUR)
+    real_apply = p._state.apply
+
+    def failing_apply(event: object) -> None:
+        if not isinstance(event, Transaction) or event.kind is not TxnKind.EXPIRE:
+            raise RuntimeError("disk on fire")
+        real_apply(event)
+
+    monkeypatch.setattr(p._state, "apply", failing_apply)
+    with pytest.raises(RuntimeError):
+        p.add_member(email="b@example.com")
+    last = p._journal[-1]  # read before any call could catch up again
+    assert isinstance(last, Transaction) and last.kind is TxnKind.EXPIRE
+    assert [m.id for m in p.members()] == [alice.id]
+    kinds = [t.kind for t in p.transactions(member_id=alice.id)]
+    assert kinds == [TxnKind.EARN, TxnKind.EXPIRE]
+    assert p.member(alice.id).balance == 0

@@ -86,3 +86,23 @@ def test_system_clock_is_aware_utc_and_a_clock() -> None:
 
 def test_repr_shows_the_instant() -> None:
     assert START.isoformat() in repr(ManualClock(START))
+
+
+def test_the_clock_keeps_to_the_range_the_core_can_compute_in() -> None:
+    """Past LATEST, an expiry a century away or a calendar window's end would overflow."""
+    from loyaltykit.clock import EARLIEST, LATEST
+
+    clock = ManualClock(LATEST - timedelta(days=1))
+    with pytest.raises(InvalidArgument, match="would pass 9000") as info:
+        clock.advance(timedelta(days=2))
+    assert info.value.field == "delta"
+    assert clock.now() == LATEST - timedelta(days=1)
+    assert clock.advance(timedelta(days=1)) == LATEST
+    for moment in (LATEST + timedelta(microseconds=1), EARLIEST - timedelta(microseconds=1)):
+        with pytest.raises(InvalidArgument, match="between 1900") as info:
+            clock.set(moment)
+        assert info.value.field == "moment"
+    with pytest.raises(InvalidArgument):
+        ManualClock(datetime(9999, 12, 31, tzinfo=UTC))
+    assert clock.set(EARLIEST) == EARLIEST
+    assert isinstance(info.value, ValueError)  # catchable as the builtin too

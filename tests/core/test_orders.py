@@ -360,6 +360,22 @@ def test_order_coupons_mark_rewards_used(
     assert program.order("A").coupons == ("SAVE5", "UNKNOWN")
 
 
+def test_an_expired_reward_code_on_an_order_stays_unused(
+    program: Program, member: Member, clock: ManualClock
+) -> None:
+    """The shop let it through, but the reward had expired: it is not marked used, as
+    `use_fulfillment` would refuse it (FulfillmentExpired)."""
+    pool = program.add_pool(name="p", codes=["OLD", "NEW"])
+    short = program.add_offer(name="short", pool_id=pool.id, reward_lifetime=timedelta(hours=1))
+    expired = program.grant(member.id, short.id)
+    clock.advance(timedelta(hours=2))
+    fresh = program.grant(member.id, short.id)
+    order(program, clock, "A", member.id, 10, coupons=["OLD", "NEW"])
+    assert program.fulfillment(expired.id).usage is UsageStatus.UNUSED
+    assert program.fulfillment(expired.id).used_at is None
+    assert program.fulfillment(fresh.id).usage is UsageStatus.USED
+
+
 def test_coupons_must_be_a_list(program: Program, member: Member, clock: ManualClock) -> None:
     with pytest.raises(InvalidArgument) as info:
         order(program, clock, "A", member.id, 10, coupons="SAVE5")
