@@ -19,6 +19,7 @@ class CouponPool:
     id: int
     name: str
     codes: tuple[str, ...] = ()
+    """Every code uploaded, at definition and later by `Program.add_codes`."""
     prefix: str | None = None
     suffix_length: int = 12
     expires_at: datetime | None = None

@@ -355,7 +355,9 @@ class State:
         self._seen_id("pool", pool.id)
 
     def _on_codes(self, event: CodesAdded) -> None:
-        self.pools[event.pool_id].available.extend(event.codes)
+        state = self.pools[event.pool_id]
+        state.available.extend(event.codes)
+        state.pool = attrs.evolve(state.pool, codes=state.pool.codes + tuple(event.codes))
 
     def _on_offer(self, event: OfferDefined) -> None:
         self.offers[event.offer.id] = event.offer

@@ -68,6 +68,16 @@ def test_add_codes_refills(program: Program, member: Member) -> None:
     assert [program.grant(member.id, offer.id).code for _ in range(2)] == ["B", "C"]
 
 
+def test_a_pool_lists_every_code_uploaded(program: Program) -> None:
+    pool = program.add_pool(name="p", codes=["A"])
+    program.add_codes(pool.id, ["B", "C"])
+    program.update_pool(pool.id, name="renamed")
+    assert program.pool(pool.id).codes == ("A", "B", "C")
+    replayed = Program.replay(program.journal(), **program.settings())
+    assert replayed.pool(pool.id) == program.pool(pool.id)
+    assert replayed.pool_remaining(pool.id) == 3
+
+
 @pytest.mark.parametrize("again", ["A", "B"])
 def test_no_code_is_uploaded_or_issued_twice(program: Program, member: Member, again: str) -> None:
     pool = program.add_pool(name="p", codes=["A", "B"])
