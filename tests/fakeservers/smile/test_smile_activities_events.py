@@ -228,6 +228,7 @@ def test_coupon_completes_a_referral(app: SmileApp, api: Api) -> None:
     friend = app.control.create_customer("demo", email="friend@smile.io", external_id="f-1")
     program.refer(1, receiver_id=friend.id)
     code = program.member(1).profile.referral_code
+    assert code == "j2Fw55"  # the code of Jane's documented referral URL (docs/smile.md A19)
     api.post("/v1/events", order("200", coupons=[{"code": code}], customer={"external_id": "f-1"}))
     assert balance(app, 1) == 5250
     assert balance(app, friend.id) == 1000
