@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from fakeservers._http.serving import DroppedConnection
 
@@ -47,32 +47,114 @@ def _call(
     app: WSGIApplication,
     method: str,
     url: str,
-    headers: Mapping[str, str],
+    headers: Mapping[str, str | bytes],
     body: bytes,
 ) -> tuple[int, str, list[tuple[str, str]], bytes]:
     """Run one request through `app`; (status, reason, headers, body)."""
-    parts = urlsplit(url)
-    builder = EnvironBuilder(
-        path=parts.path or "/",
-        base_url=f"{parts.scheme}://{parts.netloc}",
-        query_string=parts.query,
-        method=method,
-        headers=list(headers.items()),
-        data=body,
-    )
+    seen: list[Any] = []
+    written: list[bytes] = []
+
+    def start_response(status: str, response_headers: Any, exc_info: Any = None) -> Any:
+        if exc_info is not None:  # PEP 3333: re-raise when headers cannot change any more
+            raise exc_info[1].with_traceback(exc_info[2])
+        seen[:] = [status, response_headers]
+        return written.append
+
+    result = app(_environ(method, url, headers, body), start_response)
     try:
-        environ = builder.get_environ()
+        content = b"".join(result)
     finally:
-        builder.close()
-    app_iter, status, response_headers = run_wsgi_app(app, environ, buffered=True)
-    try:
-        content = b"".join(app_iter)
-    finally:
-        close = getattr(app_iter, "close", None)
+        close = getattr(result, "close", None)
         if close is not None:
             close()
+    if written:  # the legacy `write()` callable: its bytes come first
+        content = b"".join(written) + content
+    status, response_headers = seen
     code, _, reason = status.partition(" ")
-    return int(code), reason, list(response_headers.items()), content
+    return int(code), reason, list(response_headers), content
+
+
+def _environ(
+    method: str, url: str, headers: Mapping[str, str | bytes], body: bytes
+) -> dict[str, Any]:
+    """The environ werkzeug's `EnvironBuilder` makes of this request, written out directly:
+    the builder's generality (forms, files, its own header store) cost as much as the app."""
+    scheme, netloc, path, query, _ = urlsplit(url)
+    host, server_name, server_port = _host(scheme, netloc)
+    path = path or "/"
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": _dance(unquote(path)),
+        "QUERY_STRING": _dance(query),
+        "REQUEST_URI": _dance(path),
+        "RAW_URI": _dance(path),
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": server_port,
+        "HTTP_HOST": host,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if body:
+        environ["CONTENT_LENGTH"] = str(len(body))
+    for name, value in headers.items():
+        key = _wsgi_key(name)
+        if key != "CONTENT_LENGTH":  # the body's own length stands (none when empty)
+            environ[key] = value if isinstance(value, str) else value.decode("latin-1")
+    return environ
+
+
+def _dance(text: str) -> str:
+    """PEP 3333's str-as-bytes: UTF-8 bytes seen as Latin-1 (what servers put in environ)."""
+    return text if text.isascii() else text.encode().decode("latin-1")
+
+
+_HOSTS: dict[tuple[str, str], tuple[str, str, str]] = {}
+_WSGI_KEYS: dict[str, str] = {}
+_CACHE_SIZE = 256
+"""Entries kept by each per-name cache above (a few hosts and header names, in practice)."""
+
+
+def _host(scheme: str, netloc: str) -> tuple[str, str, str]:
+    """(Host header, SERVER_NAME, SERVER_PORT) for a URL's netloc, cached per (scheme,
+    netloc): the lowercase IDNA host and port, as werkzeug's builder derives them, except
+    that user info is left out and an IPv6 host keeps its port (the builder got both wrong)."""
+    key = (scheme, netloc)
+    found = _HOSTS.get(key)
+    if found is None:
+        parts = urlsplit(f"{scheme}://{netloc}")
+        name = parts.hostname or ""
+        if not name.isascii():
+            name = name.encode("idna").decode("ascii")
+        if ":" in name:
+            name = f"[{name}]"
+        port = parts.port
+        host = name if port is None else f"{name}:{port}"
+        default = 443 if scheme == "https" else 80
+        found = (host, host.partition(":")[0], str(port or default))
+        if len(_HOSTS) >= _CACHE_SIZE:
+            _HOSTS.clear()
+        _HOSTS[key] = found
+    return found
+
+
+def _wsgi_key(name: str) -> str:
+    """`Content-Type` -> CONTENT_TYPE, `X-Api-Key` -> HTTP_X_API_KEY (cached)."""
+    key = _WSGI_KEYS.get(name)
+    if key is None:
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        if len(_WSGI_KEYS) >= _CACHE_SIZE:
+            _WSGI_KEYS.clear()
+        _WSGI_KEYS[name] = key
+    return key
 
 
 def _bytes(body: object) -> bytes:
@@ -112,7 +194,7 @@ class WSGIAdapter(BaseAdapter):
                 self.app,
                 request.method or "GET",
                 request.url or "/",
-                dict(request.headers),
+                request.headers,
                 _bytes(request.body),
             )
         except DroppedConnection as exc:
@@ -123,7 +205,7 @@ class WSGIAdapter(BaseAdapter):
         response.status_code = status
         response.reason = reason
         response.headers = CaseInsensitiveDict(headers)
-        response.encoding = get_encoding_from_headers(response.headers)
+        response.encoding = _encoding(response.headers.get("Content-Type"))
         response._content = content
         response.raw = io.BytesIO(content)
         response.url = request.url or ""
@@ -133,6 +215,23 @@ class WSGIAdapter(BaseAdapter):
 
     def close(self) -> None:
         pass
+
+
+_ENCODINGS: dict[str | None, str | None] = {}
+
+
+def _encoding(content_type: str | None) -> str | None:
+    """`requests.utils.get_encoding_from_headers`, cached per Content-Type value (the
+    fakes answer a handful of them)."""
+    try:
+        return _ENCODINGS[content_type]
+    except KeyError:
+        pass
+    found = get_encoding_from_headers(CaseInsensitiveDict({"Content-Type": content_type or ""}))
+    if len(_ENCODINGS) >= _CACHE_SIZE:
+        _ENCODINGS.clear()
+    _ENCODINGS[content_type] = found
+    return found
 
 
 def _httpx() -> Any:
