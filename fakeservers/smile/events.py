@@ -29,7 +29,14 @@ PAYMENT_STATUSES = {"paid": OrderStatus.PAID, "refunded": OrderStatus.REFUNDED}
 
 
 def apply_event(backend: SmileBackend, topic: str, data: Mapping[str, Any]) -> None:
+    """One event is one unit: an order that creates its customer and is then refused
+    leaves no customer behind."""
     program = backend.program
+    with program.atomic():
+        _apply(program, topic, data)
+
+
+def _apply(program: Program, topic: str, data: Mapping[str, Any]) -> None:
     if topic == "customer/updated":
         upsert_customer(program, data, "event.data")
     elif topic == "customer/deleted":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -1881,6 +1882,18 @@ class Program:
                 for r in self._state.referrals.values()
                 if member_id is None or member_id in (r.sender_id, r.receiver_id)
             ]
+
+    # ================================================================== batches
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Group several commands into one all-or-nothing unit.
+
+        `with program.atomic(): ...` holds the program's lock for the block, and if the
+        block raises, every event it emitted is undone (a customer created for an order
+        that is then refused disappears with it). Time-driven events caught up on inside
+        the block are undone too; the next command catches up on them again.
+        """
+        return self._lock
 
     # ================================================================== persistence
 

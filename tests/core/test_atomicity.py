@@ -864,3 +864,17 @@ def test_undoing_a_failed_command_keeps_the_time_driven_events_it_caught_up_on(
     kinds = [t.kind for t in p.transactions(member_id=alice.id)]
     assert kinds == [TxnKind.EARN, TxnKind.EXPIRE]
     assert p.member(alice.id).balance == 0
+
+
+def test_atomic_groups_commands_into_one_unit() -> None:
+    p = Program(ManualClock(START))
+    with pytest.raises(InvalidArgument), p.atomic():
+        member = p.add_member(email="new@example.com")
+        p.earn(member.id, 10)
+        p.earn(member.id, -5)  # refused: the whole block is undone
+    assert p.members() == [] and p.journal() == []
+    with p.atomic():
+        member = p.add_member(email="new@example.com")
+        p.earn(member.id, 10)
+    assert p.member(member.id).balance == 10
+    assert audit(p) == []
