@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_content_length
 
 from fakeservers._http.parsing import utf8_safe
 from fakeservers.shopsocially import errors
@@ -108,23 +109,31 @@ def _from_json(text: str) -> dict[str, Any]:
 
 def read_params(request: Request) -> Params:
     """Query string plus body (form-encoded, JSON, or a bare JSON string), body last."""
-    values = _from_pairs(request.query_string.decode("latin-1"))
-    length = request.content_length
+    query = request.query_string
+    values = _from_pairs(query.decode("latin-1")) if query else {}
+    # werkzeug's `request.content_length`, minus the KeyError that `request.headers`
+    # raises and catches for the (nearly always) absent Transfer-Encoding
+    length = get_content_length(request.environ)
     if length is not None and length > _MAX_BODY:
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
-    if request.mimetype == "multipart/form-data":
+    mimetype = request.mimetype
+    if mimetype == "multipart/form-data":
         for key, value in request.form.items():
             key, value = _trim(key, value)
             values[key] = value
         return Params(values)
     body = request.get_data(cache=True)
     if body.strip():
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise errors.ApiError(400, errors.INVALID_PARAMETERS) from None
-        mimetype = request.mimetype or ""
-        is_json = mimetype == "application/json" or mimetype.endswith("+json")
-        looks_json = is_json or text.lstrip().startswith("{")
-        values.update(_from_json(text) if looks_json else _from_pairs(text))
+        values.update(_from_body(body, mimetype))
     return Params(values)
+
+
+def _from_body(body: bytes, mimetype: str) -> dict[str, Any]:
+    """A non-blank body: JSON when declared or when it looks like an object, else pairs."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.ApiError(400, errors.INVALID_PARAMETERS) from None
+    is_json = mimetype == "application/json" or mimetype.endswith("+json")
+    looks_json = is_json or text.lstrip().startswith("{")
+    return _from_json(text) if looks_json else _from_pairs(text)
