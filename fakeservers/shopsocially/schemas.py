@@ -26,6 +26,7 @@ from loyaltykit import (
     TxnKind,
     TxnStatus,
 )
+from loyaltykit.errors import RuleNotFound
 
 __all__ = ["Render"]
 
@@ -39,17 +40,24 @@ class Render:
     def __init__(self, program: Program, partner_id: str) -> None:
         self.program = program
         self.partner_id = partner_id
-        self._rules: dict[int, EarningRule] | None = None
+        self._rules: dict[int, EarningRule | None] = {}
         self._fulfillments: dict[int, Fulfillment] | None = None
         self._members: dict[int, Member] = {}
+
+    def remember(self, member: Member, rule: EarningRule) -> None:
+        """Objects the operation already looked up (an award's member and rule), so the
+        response does not look them up again. Only profiles and rules are read from them,
+        which no award changes."""
+        self._members[member.id] = member
+        self._rules[rule.id] = rule
 
     # --- lookups -------------------------------------------------------------------------
     def _rule(self, rule_id: int | None) -> EarningRule | None:
         if rule_id is None:
             return None
-        if self._rules is None:
-            self._rules = {rule.id: rule for rule in self.program.rules()}
-        return self._rules.get(rule_id)
+        if rule_id not in self._rules:
+            self._rules[rule_id] = _rule_or_none(self.program, rule_id)
+        return self._rules[rule_id]
 
     def _fulfillment(self, txn_id: int) -> Fulfillment | None:
         if self._fulfillments is None:
@@ -396,6 +404,13 @@ class Render:
             "updated_time": stamp,
             "approved_time": stamp,
         }
+
+
+def _rule_or_none(program: Program, rule_id: int) -> EarningRule | None:
+    try:
+        return program.rule(rule_id)
+    except RuleNotFound:
+        return None
 
 
 def _level_field(tier: Tier | None, key: str) -> str:

@@ -98,6 +98,7 @@ class Operations:
             order_id=p.text("order_id"), auto_approve_at=due,
             description=rule.name,
         )
+        call.render.remember(member, rule)
         return call.render.award_result(txn)
 
     def redeem(self, call: Call) -> Any:
@@ -660,8 +661,10 @@ class Views(Operations):
         self.registry = registry
 
     def open(self, request: Request) -> Call:
-        partner_id = (request.headers.get("partner-id") or "").strip()
-        api_key = (request.headers.get("api-key") or "").strip()
+        # request.headers.get("partner-id") without its failed lookups' KeyErrors
+        environ = request.environ
+        partner_id = (environ.get("HTTP_PARTNER_ID") or "").strip()
+        api_key = (environ.get("HTTP_API_KEY") or "").strip()
         if not partner_id or not api_key:
             raise errors.ApiError(401, errors.AUTHENTICATION_MISSING)
         found = self.registry.authenticate((partner_id, api_key))
