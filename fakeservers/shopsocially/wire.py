@@ -46,10 +46,12 @@ def format_time(moment: datetime | None) -> str | None:
     """`14-Jan-2016 06:33:22` (UTC), the response timestamp of the primary docs."""
     if moment is None:
         return None
-    moment = moment.astimezone(UTC)
-    return (
-        f"{moment.day:02d}-{_MONTHS[moment.month - 1]}-{moment.year:04d} "
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    if moment.tzinfo is not UTC:  # the core's times are UTC already
+        moment = moment.astimezone(UTC)
+    # %-formatting: cheaper than the equivalent f-string with format specs
+    return "%02d-%s-%04d %02d:%02d:%02d" % (  # noqa: UP031
+        moment.day, _MONTHS[moment.month - 1], moment.year,
+        moment.hour, moment.minute, moment.second,
     )
 
 
