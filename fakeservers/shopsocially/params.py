@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length
 
@@ -122,10 +123,37 @@ def read_params(request: Request) -> Params:
             key, value = _trim(key, value)
             values[key] = value
         return Params(values)
-    body = request.get_data(cache=True)
+    body = _read_body(request, length)
     if body.strip():
         values.update(_from_body(body, mimetype))
     return Params(values)
+
+
+def _read_body(request: Request, length: int | None) -> bytes:
+    """`request.get_data()`. A body of known length is read from `wsgi.input` directly,
+    with werkzeug's `LimitedStream` rules (never past Content-Length, a short body or a
+    failed read is `ClientDisconnected`): that stream object costs a tenth of a request.
+    Every other case (chunked, server-terminated input, a size limit) is werkzeug's."""
+    environ = request.environ
+    if (
+        length is None
+        or "wsgi.input_terminated" in environ
+        or request.max_content_length is not None
+        or request.shallow
+    ):
+        return request.get_data(cache=True)
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    while length > 0:
+        try:
+            chunk = stream.read(length)
+        except (OSError, ValueError):
+            raise ClientDisconnected() from None
+        if not chunk:
+            raise ClientDisconnected()
+        chunks.append(chunk[:length])
+        length -= len(chunk)
+    return b"".join(chunks)
 
 
 def _from_body(body: bytes, mimetype: str) -> dict[str, Any]:
