@@ -43,6 +43,8 @@ class Params:
     def text(self, key: str) -> str | None:
         """The parameter as text, or None when absent or blank."""
         value = self._values.get(key)
+        if type(value) is str:  # the usual case, first
+            return value.strip() or None
         if value is None:
             return None
         if isinstance(value, (dict, list)):
@@ -55,13 +57,16 @@ class Params:
     def required(self, *keys: str) -> list[str]:
         """The trimmed text of every key: `missing parameters` if one is absent or blank,
         `invalid parameters` if one is a JSON list or object."""
-        if not all(self.present(key) for key in keys):
-            raise errors.ApiError(400, errors.MISSING_PARAMETERS)
+        for key in keys:
+            if not self.present(key):
+                raise errors.ApiError(400, errors.MISSING_PARAMETERS)
         return [self.text(key) or "" for key in keys]
 
     def present(self, key: str) -> bool:
         """Given and not blank (a JSON list or object counts as given)."""
         value = self._values.get(key)
+        if type(value) is str:  # the usual case, first
+            return bool(value.strip())
         if isinstance(value, (list, dict)):
             return True
         return value is not None and bool(str(value).strip())
