@@ -7,6 +7,7 @@ and replays of a program carry it, and lookups scan the (few) configured objects
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from fakeservers.shopsocially import errors, wire
@@ -35,6 +36,7 @@ __all__ = [
     "find_rule",
     "level_track",
     "levels",
+    "track_named",
     "transaction_type",
 ]
 
@@ -96,13 +98,17 @@ def find_offer(program: Program, redemption_id: str) -> RewardOffer:
 
 def level_track(program: Program, level_type: str, *, create: bool = False) -> TierTrack | None:
     """The core track holding levels of `level_type`, made on first use when `create`."""
+    track = track_named(program.tracks(), level_type)
+    if track is not None or not create:
+        return track
+    return program.add_track(name=_TRACK_NAMES[level_type], window=LEVEL_TYPES[level_type])
+
+
+def track_named(tracks: Iterable[TierTrack], level_type: str) -> TierTrack | None:
+    """The first of `tracks` holding levels of `level_type` (one read of the tracks can
+    serve both level types)."""
     name = _TRACK_NAMES[level_type]
-    for track in program.tracks():
-        if track.name == name:
-            return track
-    if not create:
-        return None
-    return program.add_track(name=name, window=LEVEL_TYPES[level_type])
+    return next((track for track in tracks if track.name == name), None)
 
 
 def level_type_of(program: Program, tier: Tier) -> str:

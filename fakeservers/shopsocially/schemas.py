@@ -74,8 +74,9 @@ class Render:
 
     def _level_ids(self, member: Member) -> tuple[Tier | None, Tier | None]:
         found: list[Tier | None] = []
+        tracks = self.program.tracks()
         for level_type in ("period", "lifetime"):
-            track = mapping.level_track(self.program, level_type)
+            track = mapping.track_named(tracks, level_type)
             tier_id = member.tiers.get(track.id) if track is not None else None
             found.append(self.program.tier(tier_id) if tier_id is not None else None)
         return found[0], found[1]
@@ -170,10 +171,11 @@ class Render:
         }
 
     # --- users -----------------------------------------------------------------------------
-    def _totals(self, member: Member) -> dict[str, int]:
-        """Redeemed vs deducted split the core's `spent` by how the points left."""
+    def _totals(self, txns: list[Transaction]) -> dict[str, int]:
+        """Redeemed vs deducted split the core's `spent` by how the points left (`txns`:
+        the member's transactions)."""
         redeemed = deducted = 0
-        for txn in self.program.transactions(member.id):
+        for txn in txns:
             if txn.status is not TxnStatus.POSTED or txn.points >= 0:
                 continue
             if txn.kind is TxnKind.REDEEM:
@@ -182,8 +184,9 @@ class Render:
                 deducted -= txn.points
         return {"redeemed": redeemed, "deducted": deducted}
 
-    def last_award(self, member: Member) -> Transaction | None:
-        for txn in reversed(self.program.transactions(member.id)):
+    @staticmethod
+    def _last_award(txns: list[Transaction]) -> Transaction | None:
+        for txn in reversed(txns):
             if mapping.transaction_type(txn) == "award" and txn.status is TxnStatus.POSTED:
                 return txn
         return None
@@ -192,7 +195,8 @@ class Render:
         profile = member.profile
         meta = profile.metadata
         period, lifetime = self._level_ids(member)
-        last = self.last_award(member)
+        txns = self.program.transactions(member.id)  # read once for both of its uses
+        last = self._last_award(txns)
         last_rule = self._rule(last.rule_id) if last is not None else None
         return {
             "user_id": str(member.id),
@@ -202,7 +206,7 @@ class Render:
             "gender": meta.get("gender", "unknown"),
             "profile_image_url": meta.get("profile_image_url", ""),
             "merchant_uid": profile.external_id or "",
-            "redeemed_points": self._totals(member)["redeemed"],
+            "redeemed_points": self._totals(txns)["redeemed"],
             "available_points": member.balance,
             "pending_points": member.pending,
             "loyalty_level_id": _level_field(period, mapping.LEVEL_KEY),
@@ -229,7 +233,7 @@ class Render:
         }
 
     def user_points(self, member: Member) -> dict[str, Any]:
-        totals = self._totals(member)
+        totals = self._totals(self.program.transactions(member.id))
         return {
             "available": member.balance,
             "redeemed": totals["redeemed"],
