@@ -131,7 +131,8 @@ def _from_json(text: str) -> dict[str, Any]:
 
 
 def read_params(request: Request) -> Params:
-    """Query string plus body (form-encoded, JSON, or a bare JSON string), body last."""
+    """Query string plus body (form-encoded, JSON, or a bare JSON string), body last.
+    The body is consumed, not cached on the request: one call per request."""
     query = request.query_string
     values = _from_pairs(query.decode("latin-1")) if query else {}
     # werkzeug's `request.content_length`, minus the KeyError that `request.headers`
