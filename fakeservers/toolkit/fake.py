@@ -39,12 +39,12 @@ from fakeservers._http import (
 from fakeservers._http.serving import DroppedConnection, ServerThread, serve_in_thread
 from fakeservers.toolkit import seedfile
 from fakeservers.toolkit.faults import Fault, FaultInjector
-from fakeservers.toolkit.journal import Entry, Journal
+from fakeservers.toolkit.journal import Journal
 from fakeservers.toolkit.vendors import VENDORS, Credentials, FakeApp, Vendor
 from fakeservers.toolkit.vendors import vendor as find_vendor
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from loyaltykit import Program
 
@@ -256,43 +256,31 @@ class Fake:
         tenant = self._tenant_name(environ)
         endpoint = self._endpoint(method, path)
         at = self.registry.clock.now()
-        fault: Fault | None = None
-        if self.faults.active:
-            delay, fault = self.faults.pick(method, path, endpoint, tenant)
-            if delay:
-                time.sleep(delay)
-        seen: list[Any] = []
-
-        def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
-            seen[:] = [status, headers]
-            return start_response(status, headers, exc_info)
+        fault = self._fault(method, path, endpoint, tenant) if self.faults.active else None
 
         def record(status: int | None, headers: dict[str, str], payload: bytes) -> None:
-            self.journal.record(
-                Entry(
-                    self.journal.next_seq(), at, tenant, method, path,
-                    environ.get("QUERY_STRING", ""), endpoint, _request_headers(environ),
-                    body, status, headers, payload, fault.kind if fault else None,
-                )
+            self.journal.add(
+                at, tenant, method, path, environ.get("QUERY_STRING", ""), endpoint,
+                _request_headers(environ), body, status, headers, payload,
+                fault.kind if fault else None,
             )  # fmt: skip
 
         if fault is not None and fault.kind == "drop":
             record(None, {}, b"")
             raise DroppedConnection(f"fault {fault.id}: connection dropped")
-        if fault is not None:
-            response = self._fault_response(environ, fault)
-            result: Iterable[bytes] = response(environ, capture)
-        else:
-            result = self.app(environ, capture)
-        try:
-            payload = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        status = int(str(seen[0])[:3]) if seen else None
-        record(status, dict(seen[1]) if seen else {}, payload)
+        app = self.app if fault is None else self._fault_response(environ, fault)
+        status, headers, payload = _run(app, environ, start_response)
+        record(status, headers, payload)
         return [payload]
+
+    def _fault(
+        self, method: str, path: str, endpoint: str | None, tenant: str | None
+    ) -> Fault | None:
+        """The armed fault that answers this request, if any, after its added latency."""
+        delay, fault = self.faults.pick(method, path, endpoint, tenant)
+        if delay:
+            time.sleep(delay)
+        return fault
 
     def _fault_response(self, environ: WSGIEnvironment, fault: Fault) -> Response:
         request = Request(environ)
@@ -409,13 +397,59 @@ def _read_body(environ: WSGIEnvironment) -> bytes:
     return body
 
 
+def _run(
+    app: WSGIApplication, environ: WSGIEnvironment, start_response: StartResponse
+) -> tuple[int | None, dict[str, str], bytes]:
+    """Call `app`, passing its status and headers on to `start_response`; its status code
+    (None if it never started a response), headers and whole body, for the journal."""
+    seen: list[Any] = []
+
+    def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
+        seen[:] = [status, headers]
+        return start_response(status, headers, exc_info)
+
+    result = app(environ, capture)
+    try:
+        payload = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    if not seen:
+        return None, {}, payload
+    return int(str(seen[0])[:3]), dict(seen[1]), payload
+
+
+_HEADER_NAMES: dict[str, str] = {}
+"""environ key -> header name ("" for a key that is no header), for `_request_headers`:
+the same few keys come with every request."""
+
+
+def _header_name(key: str) -> str:
+    """`HTTP_X_API_KEY` -> `X-Api-Key`, `CONTENT_TYPE` -> `Content-Type`, else "" (cached)."""
+    if key.startswith("HTTP_"):
+        name = key[5:].replace("_", "-").title()
+    elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        name = key.replace("_", "-").title()
+    else:
+        name = ""
+    if len(_HEADER_NAMES) >= ENDPOINT_CACHE:
+        _HEADER_NAMES.clear()
+    _HEADER_NAMES[key] = name
+    return name
+
+
 def _request_headers(environ: WSGIEnvironment) -> dict[str, str]:
+    """The request's headers as the journal shows them (an empty Content-Type or -Length
+    left out)."""
+    names = _HEADER_NAMES
     headers = {}
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            headers[key[5:].replace("_", "-").title()] = str(value)
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            headers[key.replace("_", "-").title()] = str(value)
+        name = names.get(key)
+        if name is None:
+            name = _header_name(key)
+        if name and (value or key[0] == "H"):  # an empty HTTP_* header is still a header
+            headers[name] = str(value)
     return headers
 
 

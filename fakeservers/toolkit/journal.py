@@ -178,10 +178,22 @@ class Journal:
 
     def record(self, entry: Entry) -> None:
         with self._lock:
-            queue = self._by_tenant.get(entry.tenant)
-            if queue is None:
-                queue = self._by_tenant[entry.tenant] = deque(maxlen=self.size)
-            queue.append(entry)
+            self._append(entry)
+
+    def add(self, *fields: Any) -> Entry:
+        """Record an `Entry` of `fields` (all but `seq`), numbered next: one lock where
+        `record(Entry(next_seq(), ...))` takes two (it is on every request's path)."""
+        with self._lock:
+            self._seq += 1
+            entry = Entry(self._seq, *fields)
+            self._append(entry)
+            return entry
+
+    def _append(self, entry: Entry) -> None:
+        queue = self._by_tenant.get(entry.tenant)
+        if queue is None:
+            queue = self._by_tenant[entry.tenant] = deque(maxlen=self.size)
+        queue.append(entry)
 
     def clear(self, tenant: str | None = None) -> None:
         """Forget everything (or one tenant's entries)."""
