@@ -10,7 +10,7 @@ endpoints (the control plane does, so its errors look the same on every vendor).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Map, MapAdapter
@@ -40,6 +40,8 @@ _BIND_KEYS = (
 """Every environ key `Map.bind_to_environ` reads except the path, query and method."""
 _ADAPTER_CACHE_SIZE = 64
 """Bound adapters kept (one per host seen, in practice); past this the cache starts over."""
+_MATCH_CACHE_SIZE = 4096
+"""Routed (host, method, path) kept; past this the cache starts over."""
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 """What `json.dumps(body, separators=(",", ":"), ensure_ascii=False)` builds on every call
@@ -62,6 +64,7 @@ class BaseApp:
         self.url_map = url_map
         self.render_error = render_error
         self._adapters: dict[tuple[object, ...], MapAdapter] = {}
+        self._matches: dict[tuple[object, ...], tuple[str, Mapping[str, Any]]] = {}
         self.handlers: dict[str, Handler] = {}
         self.renderers: dict[str, ErrorRenderer] = {}
         for handler in handlers:
@@ -85,6 +88,11 @@ class BaseApp:
         the query string (used for redirects) explicitly, so one adapter per key serves
         every request with that key, in any thread.
         """
+        adapter, _ = self._bound(environ)
+        return adapter, *_decoded(environ)
+
+    def _bound(self, environ: WSGIEnvironment) -> tuple[MapAdapter, tuple[object, ...]]:
+        """The cached adapter for `environ` and its cache key."""
         key = tuple(map(environ.get, _BIND_KEYS))
         adapter = self._adapters.get(key)
         if adapter is None:
@@ -92,25 +100,37 @@ class BaseApp:
             if len(self._adapters) >= _ADAPTER_CACHE_SIZE:
                 self._adapters.clear()
             self._adapters[key] = adapter
-        # the decoding bind_to_environ applies (werkzeug's "WSGI decoding dance")
-        path = environ.get("PATH_INFO")
-        query = environ.get("QUERY_STRING")
-        return (
-            adapter,
-            "/" if path is None else path.encode("latin1").decode(errors="replace"),
-            "" if query is None else query.encode("latin1").decode(errors="replace"),
-        )
+        return adapter, key
 
     def dispatch_request(self, request: Request) -> Response:
-        adapter, path, query = self.bind(request.environ)
+        environ = request.environ
+        adapter, key = self._bound(environ)
+        path, query = _decoded(environ)
         endpoint = None
         try:
             if request.method == "OPTIONS" and (methods := adapter.allowed_methods(path)):
                 return preflight_response(request, list(methods))
-            endpoint, values = adapter.match(path, request.method, query_args=query)
+            endpoint, values = self._match(adapter, key, path, request.method, query)
             return self.handlers[endpoint](request, **values)
         except Exception as exc:
             return self._render(request, exc, endpoint)
+
+    def _match(
+        self, adapter: MapAdapter, key: tuple[object, ...], path: str, method: str, query: str
+    ) -> tuple[str, Mapping[str, Any]]:
+        """`adapter.match(path, method)`, remembered per (bound adapter, method, path): the
+        same few paths come again and again, and matching costs as much as a small handler.
+        Only successes are kept (a redirect or an error depends on the query string too);
+        the values are never changed, as handlers take them as keyword arguments."""
+        route = (key, method, path)
+        found = self._matches.get(route)
+        if found is None:
+            endpoint, values = adapter.match(path, method, query_args=query)
+            found = (str(endpoint), values)
+            if len(self._matches) >= _MATCH_CACHE_SIZE:
+                self._matches.clear()
+            self._matches[route] = found
+        return found
 
     def _render(self, request: Request, exc: Exception, endpoint: str | None) -> Response:
         """The handler object's own `render_error` first (if any), then the vendor's."""
@@ -125,7 +145,70 @@ class BaseApp:
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         response = add_cors_headers(request, self.dispatch_request(request))
-        return response(environ, start_response)
+        return _emit(response, environ, start_response)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return self.wsgi_app(environ, start_response)
+
+
+def _decoded(environ: WSGIEnvironment) -> tuple[str, str]:
+    """The request's path and query string as `bind_to_environ` decodes them (werkzeug's
+    "WSGI decoding dance")."""
+    path = environ.get("PATH_INFO")
+    query = environ.get("QUERY_STRING")
+    return (
+        "/" if path is None else path.encode("latin1").decode(errors="replace"),
+        "" if query is None else query.encode("latin1").decode(errors="replace"),
+    )
+
+
+_REWRITTEN = ("location", "content-location")
+"""Response headers werkzeug rewrites on the way out (made absolute URIs)."""
+
+
+def _emit(
+    response: Response, environ: WSGIEnvironment, start_response: StartResponse
+) -> Iterable[bytes]:
+    """`response(environ, start_response)`, without werkzeug's generic work when it would
+    change nothing, as for every answer the fakes build with `json_response`: werkzeug
+    copies the headers, looks for the ones it rewrites or drops, and wraps the body in a
+    closing iterator, which costs as much as building the response did."""
+    headers = response.headers.to_wsgi_list()
+    if not _as_is(response, environ, headers):
+        return response(environ, start_response)
+    start_response(response.status, headers)
+    return _Body(response.response, response.close)  # type: ignore[arg-type]
+
+
+def _as_is(response: Response, environ: WSGIEnvironment, headers: list[tuple[str, str]]) -> bool:
+    """Whether werkzeug would send these headers and the body unchanged: a body of bytes
+    with its Content-Length set, nothing to rewrite, a status and a method that carry one."""
+    status = response.status_code
+    if status < 200 or status in (204, 304) or environ.get("REQUEST_METHOD") == "HEAD":
+        return False
+    body = response.response
+    if response.direct_passthrough or not isinstance(body, list):
+        return False
+    if not all(type(chunk) is bytes for chunk in body):
+        return False
+    sized = False
+    for name, _ in headers:
+        lower = name.lower()
+        if lower in _REWRITTEN:
+            return False
+        sized = sized or lower == "content-length"
+    return sized
+
+
+class _Body:
+    """A response's body chunks, closing the response when the server is done (what
+    werkzeug's `ClosingIterator` does, for one list of bytes)."""
+
+    __slots__ = ("chunks", "close")
+
+    def __init__(self, chunks: list[bytes], close: Callable[[], None]) -> None:
+        self.chunks = chunks
+        self.close = close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.chunks)
