@@ -1295,12 +1295,16 @@ class Program:
             ]
 
     def expiry_schedule(self, member_id: int) -> list[tuple[datetime, int]]:
-        """(expiry instant, points) for every future expiry of the member, soonest first."""
-        schedule: dict[datetime, int] = {}
-        for lot in self.lots(member_id):
-            if lot.expires_at is not None:
-                schedule[lot.expires_at] = schedule.get(lot.expires_at, 0) + lot.remaining
-        return sorted(schedule.items())
+        """(expiry instant, points) for every future expiry of the member, soonest first
+        (read from the member's expiring lots only: never-expiring ones cost nothing here)."""
+        with self._lock:
+            self._begin_read()
+            account = self._account(member_id, active=False)
+            remaining = self._state.remaining
+            schedule: dict[datetime, int] = {}
+            for expires_at, lot_id in account.expiring:  # already in expiry order
+                schedule[expires_at] = schedule.get(expires_at, 0) + remaining[lot_id]
+            return list(schedule.items())
 
     def award_usage(self, txn_id: int) -> AwardUsage:
         """What became of a credit: points used, expired, still available."""
