@@ -10,13 +10,19 @@ endpoints (the control plane does, so its errors look the same on every vendor).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Map, MapAdapter
 from werkzeug.wrappers import Request, Response
 
-from fakeservers._http.cors import add_cors_headers, preflight_response
+from fakeservers._http.cors import (
+    SET_HEADERS,
+    add_cors_headers,
+    cors_headers,
+    preflight_response,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -144,8 +150,7 @@ class BaseApp:
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        response = add_cors_headers(request, self.dispatch_request(request))
-        return _emit(response, environ, start_response)
+        return _emit(request, self.dispatch_request(request), start_response)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return self.wsgi_app(environ, start_response)
@@ -164,25 +169,30 @@ def _decoded(environ: WSGIEnvironment) -> tuple[str, str]:
 
 _REWRITTEN = ("location", "content-location")
 """Response headers werkzeug rewrites on the way out (made absolute URIs)."""
+_UNSAFE = re.compile(r"[\r\n]")
+"""What werkzeug refuses in a header value (it would raise)."""
 
 
-def _emit(
-    response: Response, environ: WSGIEnvironment, start_response: StartResponse
-) -> Iterable[bytes]:
-    """`response(environ, start_response)`, without werkzeug's generic work when it would
-    change nothing, as for every answer the fakes build with `json_response`: werkzeug
-    copies the headers, looks for the ones it rewrites or drops, and wraps the body in a
-    closing iterator, which costs as much as building the response did."""
+def _emit(request: Request, response: Response, start_response: StartResponse) -> Iterable[bytes]:
+    """`add_cors_headers(request, response)(environ, start_response)`, without werkzeug's
+    generic work when it would change nothing, as for every answer the fakes build with
+    `json_response`: werkzeug copies the headers, looks for the ones it rewrites or drops,
+    and wraps the body in a closing iterator, and setting each CORS header searches and
+    checks the headers again; together that costs as much as building the response."""
+    environ = request.environ
     headers = response.headers.to_wsgi_list()
-    if not _as_is(response, environ, headers):
-        return response(environ, start_response)
+    origin = environ.get("HTTP_ORIGIN")
+    if not _as_is(response, environ, headers) or (origin and _UNSAFE.search(origin)):
+        return add_cors_headers(request, response)(environ, start_response)
+    headers += cors_headers(origin)
     start_response(response.status, headers)
     return _Body(response.response, response.close)  # type: ignore[arg-type]
 
 
 def _as_is(response: Response, environ: WSGIEnvironment, headers: list[tuple[str, str]]) -> bool:
-    """Whether werkzeug would send these headers and the body unchanged: a body of bytes
-    with its Content-Length set, nothing to rewrite, a status and a method that carry one."""
+    """Whether werkzeug would send these headers and the body unchanged and the CORS
+    headers are only to be appended: a body of bytes with its Content-Length set, nothing to
+    rewrite or replace, a status and a method that carry a body."""
     status = response.status_code
     if status < 200 or status in (204, 304) or environ.get("REQUEST_METHOD") == "HEAD":
         return False
@@ -194,7 +204,7 @@ def _as_is(response: Response, environ: WSGIEnvironment, headers: list[tuple[str
     sized = False
     for name, _ in headers:
         lower = name.lower()
-        if lower in _REWRITTEN:
+        if lower in _REWRITTEN or lower in SET_HEADERS:
             return False
         sized = sized or lower == "content-length"
     return sized
