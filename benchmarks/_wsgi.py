@@ -3,9 +3,6 @@
 - `MinimalApp`: the least a werkzeug application does for a JSON API: wrap the environ in a
   `Request`, route it with a `Map` of `Rule`s, answer fixed bytes with a `Response`. It is
   the baseline the fakes are compared with (same client, same request, same body bytes).
-- `BareWSGIAdapter`: a `requests` transport adapter that builds the WSGI environ itself
-  (no werkzeug `EnvironBuilder`, no `run_wsgi_app`), to show what the toolkit's
-  `WSGIAdapter` spends on top of the app.
 - batch builders: one request per operation through werkzeug's test `Client`, through a
   bare WSGI call with a prebuilt environ (no client at all), or through a `requests`
   session; each checks the status code, so a broken case fails instead of timing errors.
@@ -15,14 +12,10 @@ from __future__ import annotations
 
 import io
 import statistics
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_to_bytes, urlsplit
 
 import requests
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 from werkzeug.routing import Map, Rule
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request, Response
@@ -34,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Answer",
-    "BareWSGIAdapter",
     "MinimalApp",
     "client_batch",
     "direct_batch",
@@ -65,80 +57,6 @@ class MinimalApp:
         status, body = self.answers[endpoint]
         response = Response(body, status=status, mimetype="application/json")
         return response(environ, start_response)
-
-
-class BareWSGIAdapter(BaseAdapter):
-    """A lean in-process `requests` adapter: environ built by hand, app called directly."""
-
-    def __init__(self, app: WSGIApplication) -> None:
-        super().__init__()
-        self.app = app
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
-    ) -> requests.Response:
-        url = request.url or "/"
-        parts = urlsplit(url)
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        assert isinstance(body, bytes)
-        https = parts.scheme == "https"
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": request.method or "GET",
-            "SCRIPT_NAME": "",
-            "PATH_INFO": unquote_to_bytes(parts.path or "/").decode("latin-1"),
-            "QUERY_STRING": parts.query,
-            "SERVER_NAME": parts.hostname or "localhost",
-            "SERVER_PORT": str(parts.port or (443 if https else 80)),
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": parts.scheme or "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            "HTTP_HOST": parts.netloc,
-        }
-        for name, value in request.headers.items():
-            key = name.upper().replace("-", "_")
-            if key == "CONTENT_TYPE":
-                environ[key] = value
-            elif key != "CONTENT_LENGTH":
-                environ["HTTP_" + key] = value
-        seen: list[Any] = []
-
-        def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-            seen[:] = [status, headers]
-            return None
-
-        result = self.app(environ, start_response)
-        try:
-            content = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        status, headers = seen
-        response = requests.Response()
-        response.status_code = int(status[:3])
-        response.reason = status[4:]
-        response.headers = CaseInsensitiveDict(headers)
-        response._content = content
-        response.url = url
-        response.request = request
-        return response
-
-    def close(self) -> None:
-        pass
 
 
 def paired_ratio(case: Timing, baseline: Timing) -> float:

@@ -17,10 +17,8 @@ Each is sent three ways, every case interleaved with every other (see
 3. a `requests.Session` with `trust_env = False` (no per-call scan of the environment for
    proxies, on both sides) and the same headers: to the fake through the toolkit's
    in-process `WSGIAdapter`, and to a `responses` static stub of the same URL answering the
-   same status and body (the stub's call log is cleared after every batch). For reading
-   the result, the fake also through `BareWSGIAdapter`, a lean adapter written here (it
-   builds the environ by hand instead of with werkzeug's `EnvironBuilder` and calls the
-   app without `run_wsgi_app`).
+   same status and body (the stub's call log is cleared after every batch). The adapter
+   is the one users get (`fakeservers.toolkit.transports.WSGIAdapter`).
 
 Targets (issue 3, item 8): through the test client, the fake within 1.5x of the minimal
 app; through `requests`, the fake no slower than the static stub.
@@ -37,14 +35,7 @@ import responses
 from werkzeug.test import Client
 
 from benchmarks._harness import Context, Timing, fmt_ratio, fmt_us
-from benchmarks._wsgi import (
-    BareWSGIAdapter,
-    MinimalApp,
-    client_batch,
-    direct_batch,
-    paired_ratio,
-    session_batch,
-)
+from benchmarks._wsgi import MinimalApp, client_batch, direct_batch, paired_ratio, session_batch
 from fakeservers.smile import create_app
 from fakeservers.smile.seed import DEMO_KEY
 from fakeservers.toolkit.transports import WSGIAdapter
@@ -75,13 +66,11 @@ IMPLEMENTATIONS = {
     "client": ("Smile fake", "minimal app"),
     "direct": ("Smile fake", "minimal app"),
     "requests": ("Smile fake, toolkit WSGIAdapter", "responses stub"),
-    "lean": ("Smile fake, lean adapter (above)", "responses stub"),
 }
 CLIENT_LABELS = {
     "client": "werkzeug test Client",
     "direct": "bare WSGI call",
     "requests": "requests (trust_env off)",
-    "lean": "requests (trust_env off)",
 }
 
 
@@ -101,13 +90,11 @@ def fixtures(count: int) -> tuple[dict[str, Callable[[], int]], responses.Reques
     )
 
     fake_session = requests.Session()
-    lean_session = requests.Session()
     stub_session = requests.Session()
-    for session in (fake_session, lean_session, stub_session):
+    for session in (fake_session, stub_session):
         session.trust_env = False
         session.headers.update(HEADERS)
     fake_session.mount(BASE_URL, WSGIAdapter(app))
-    lean_session.mount(BASE_URL, BareWSGIAdapter(app))
     mock = responses.RequestsMock(assert_all_requests_are_fired=False)
     for label, method, path, _rule, _body, _status in REQUESTS:
         status, payload = answers[label]
@@ -130,9 +117,6 @@ def fixtures(count: int) -> tuple[dict[str, Callable[[], int]], responses.Reques
         url = BASE_URL + path
         cases[f"{label}|requests|fake"] = session_batch(
             fake_session, method, url, count, expect=status, json=body
-        )
-        cases[f"{label}|lean|fake"] = session_batch(
-            lean_session, method, url, count, expect=status, json=body
         )
         cases[f"{label}|requests|minimal"] = session_batch(
             stub_session, method, url, count, expect=status, json=body, after=clear_stub_log
@@ -167,11 +151,8 @@ def report(
     for label, *_ in REQUESTS:
         for client, (fake_name, base_name) in IMPLEMENTATIONS.items():
             fake = timings[f"{label}|{client}|fake"]
-            base = timings[f"{label}|{'requests' if client == 'lean' else client}|minimal"]
-            rows = [(fake_name, fake)]
-            if client != "lean":
-                rows.append((base_name, base))
-            for name, timing in rows:
+            base = timings[f"{label}|{client}|minimal"]
+            for name, timing in ((fake_name, fake), (base_name, base)):
                 ratio = timing is fake
                 table.add(
                     label,
@@ -203,8 +184,7 @@ def report(
             fake.us / stub.us,
             VS_STUB,
             note=f"by cpu time {fake.cpu_us / stub.cpu_us:.2f}x,"
-            f" paired per repeat {paired_ratio(fake, stub):.2f}x; with the lean adapter"
-            f" {timings[f'{label}|lean|fake'].us / stub.us:.2f}x",
+            f" paired per repeat {paired_ratio(fake, stub):.2f}x",
         )
 
 
