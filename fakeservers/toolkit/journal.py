@@ -160,6 +160,11 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+_Row = tuple[Any, ...]
+"""An `Entry`'s field values, in order: what the journal keeps, building the `Entry` when
+it is read (recording happens on every request, reading seldom)."""
+
+
 class Journal:
     """Bounded per-tenant request history with assertion helpers."""
 
@@ -167,7 +172,7 @@ class Journal:
         if size < 1:
             raise ValueError("size must be at least 1")
         self.size = size
-        self._by_tenant: dict[str | None, deque[Entry]] = {}
+        self._by_tenant: dict[str | None, deque[_Row]] = {}
         self._seq = 0
         self._lock = threading.Lock()
 
@@ -178,22 +183,22 @@ class Journal:
 
     def record(self, entry: Entry) -> None:
         with self._lock:
-            self._append(entry)
+            self._append(attrs.astuple(entry, recurse=False))
 
-    def add(self, *fields: Any) -> Entry:
-        """Record an `Entry` of `fields` (all but `seq`), numbered next: one lock where
-        `record(Entry(next_seq(), ...))` takes two (it is on every request's path)."""
+    def add(self, *fields: Any) -> None:
+        """Record an entry of `fields` (`Entry`'s, all but `seq`), numbered next: one lock
+        where `record(Entry(next_seq(), ...))` takes two, and no `Entry` built until read
+        (it is on every request's path)."""
         with self._lock:
             self._seq += 1
-            entry = Entry(self._seq, *fields)
-            self._append(entry)
-            return entry
+            self._append((self._seq, *fields))
 
-    def _append(self, entry: Entry) -> None:
-        queue = self._by_tenant.get(entry.tenant)
+    def _append(self, row: _Row) -> None:
+        tenant = row[2]
+        queue = self._by_tenant.get(tenant)
         if queue is None:
-            queue = self._by_tenant[entry.tenant] = deque(maxlen=self.size)
-        queue.append(entry)
+            queue = self._by_tenant[tenant] = deque(maxlen=self.size)
+        queue.append(row)
 
     def clear(self, tenant: str | None = None) -> None:
         """Forget everything (or one tenant's entries)."""
@@ -214,16 +219,16 @@ class Journal:
         """Matching entries, oldest first (all tenants unless `tenant` is given)."""
         with self._lock:
             if tenant is not None:
-                pool = list(self._by_tenant.get(tenant, ()))
+                rows = list(self._by_tenant.get(tenant, ()))
             else:
-                pool = sorted(
-                    (e for queue in self._by_tenant.values() for e in queue),
-                    key=lambda e: e.seq,
+                rows = sorted(
+                    (row for queue in self._by_tenant.values() for row in queue),
+                    key=lambda row: int(row[0]),
                 )
         spec = Route.parse(route)
         return [
             e
-            for e in pool
+            for e in (Entry(*row) for row in rows)
             if spec.matches(e.method, e.path, e.endpoint)
             and (status is None or e.status == status)
             and (body is None or matches_body(e, body))
