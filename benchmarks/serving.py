@@ -8,7 +8,8 @@ for the GIL), then again in the client's own process, as the pytest plugin runs 
 - the Smile fake (`fakeservers.toolkit.Fake`: vendor app + journal + fault hook), and the
   ShopSocially fake, as `python -m fakeservers` and the pytest plugin serve them (waitress);
 - the bare Smile vendor app (no toolkit wrapper) on waitress, to show what the journal costs;
-- a minimal werkzeug app (one `Request`, one small JSON `Response`) served the same way;
+- a minimal werkzeug app (one `Request`, one `Response` of the very JSON bytes the Smile fake
+  answers) served the same way;
 - the Smile fake on werkzeug's development server (`werkzeug.serving.make_server`,
   threaded), which answers `Connection: close`, so the client reconnects every request.
 
@@ -34,6 +35,7 @@ from typing import Any
 
 import requests
 from werkzeug.serving import make_server
+from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from benchmarks._harness import Context, Timing, fmt_ratio, fmt_us
@@ -47,14 +49,16 @@ MIN_VS_MINIMAL = 0.8
 MIN_VS_DEV_SERVER = 2.0
 
 
-def minimal_app(environ: Any, start_response: Any) -> Any:
-    request = Request(environ)
-    response = Response(
-        '{"customer":{"id":1,"first_name":"Jane","last_name":"Bond","points_balance":5000}}',
-        mimetype="application/json",
-    )
-    response.headers["X-Path"] = request.path
-    return response(environ, start_response)
+def minimal_app(body: bytes) -> Callable[[Any, Any], Any]:
+    """A werkzeug app answering `body` as JSON to every request."""
+
+    def app(environ: Any, start_response: Any) -> Any:
+        request = Request(environ)
+        response = Response(body, mimetype="application/json")
+        response.headers["X-Path"] = request.path
+        return response(environ, start_response)
+
+    return app
 
 
 class DevServer:
@@ -121,11 +125,13 @@ def servers() -> Iterator[Cases]:
     clock = ManualClock()
     smile = Fake("smile", clock).serve()
     shopsocially = Fake("shopsocially", clock).serve()
-    bare_smile = serve_in_thread(Fake("smile", clock).app)
-    minimal: ServerThread = serve_in_thread(minimal_app)
-    dev = DevServer(Fake("smile", clock))
+    bare_app = Fake("smile", clock).app
     smile_headers = smile.headers()
     customer = "/v1/customers/1"
+    body = Client(bare_app).get(customer, headers=smile_headers).get_data()
+    bare_smile = serve_in_thread(bare_app)
+    minimal: ServerThread = serve_in_thread(minimal_app(body))
+    dev = DevServer(Fake("smile", clock))
     try:
         yield {
             "Smile fake (waitress)": (smile.url + customer, smile_headers),
