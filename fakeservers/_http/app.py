@@ -10,19 +10,13 @@ endpoints (the control plane does, so its errors look the same on every vendor).
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Map, MapAdapter
 from werkzeug.wrappers import Request, Response
 
-from fakeservers._http.cors import (
-    SET_HEADERS,
-    add_cors_headers,
-    cors_headers,
-    preflight_response,
-)
+from fakeservers._http.cors import add_cors_headers, preflight_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -150,7 +144,8 @@ class BaseApp:
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        return _emit(request, self.dispatch_request(request), start_response)
+        response = add_cors_headers(request, self.dispatch_request(request))
+        return response(environ, start_response)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return self.wsgi_app(environ, start_response)
@@ -165,60 +160,3 @@ def _decoded(environ: WSGIEnvironment) -> tuple[str, str]:
         "/" if path is None else path.encode("latin1").decode(errors="replace"),
         "" if query is None else query.encode("latin1").decode(errors="replace"),
     )
-
-
-_REWRITTEN = ("location", "content-location")
-"""Response headers werkzeug rewrites on the way out (made absolute URIs)."""
-_UNSAFE = re.compile(r"[\r\n]")
-"""What werkzeug refuses in a header value (it would raise)."""
-
-
-def _emit(request: Request, response: Response, start_response: StartResponse) -> Iterable[bytes]:
-    """`add_cors_headers(request, response)(environ, start_response)`, without werkzeug's
-    generic work when it would change nothing, as for every answer the fakes build with
-    `json_response`: werkzeug copies the headers, looks for the ones it rewrites or drops,
-    and wraps the body in a closing iterator, and setting each CORS header searches and
-    checks the headers again; together that costs as much as building the response."""
-    environ = request.environ
-    headers = response.headers.to_wsgi_list()
-    origin = environ.get("HTTP_ORIGIN")
-    if not _as_is(response, environ, headers) or (origin and _UNSAFE.search(origin)):
-        return add_cors_headers(request, response)(environ, start_response)
-    headers += cors_headers(origin)
-    start_response(response.status, headers)
-    return _Body(response.response, response.close)  # type: ignore[arg-type]
-
-
-def _as_is(response: Response, environ: WSGIEnvironment, headers: list[tuple[str, str]]) -> bool:
-    """Whether werkzeug would send these headers and the body unchanged and the CORS
-    headers are only to be appended: a body of bytes with its Content-Length set, nothing to
-    rewrite or replace, a status and a method that carry a body."""
-    status = response.status_code
-    if status < 200 or status in (204, 304) or environ.get("REQUEST_METHOD") == "HEAD":
-        return False
-    body = response.response
-    if response.direct_passthrough or not isinstance(body, list):
-        return False
-    if not all(type(chunk) is bytes for chunk in body):
-        return False
-    sized = False
-    for name, _ in headers:
-        lower = name.lower()
-        if lower in _REWRITTEN or lower in SET_HEADERS:
-            return False
-        sized = sized or lower == "content-length"
-    return sized
-
-
-class _Body:
-    """A response's body chunks, closing the response when the server is done (what
-    werkzeug's `ClosingIterator` does, for one list of bytes)."""
-
-    __slots__ = ("chunks", "close")
-
-    def __init__(self, chunks: list[bytes], close: Callable[[], None]) -> None:
-        self.chunks = chunks
-        self.close = close
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.chunks)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Request, Response
 
-__all__ = ["SET_HEADERS", "add_cors_headers", "cors_headers", "preflight_response"]
+__all__ = ["add_cors_headers", "preflight_response"]
 
 ALLOWED_HEADERS = "Authorization, Content-Type, Accept, partner-id, api-key"
 EXPOSED_HEADERS = "Retry-After"
 MAX_AGE = "86400"
-SET_HEADERS = ("access-control-allow-origin", "access-control-expose-headers")
-"""The headers `add_cors_headers` replaces if a response has them (lower case)."""
 
 
 def add_cors_headers(request: Request, response: Response) -> Response:
@@ -21,22 +19,6 @@ def add_cors_headers(request: Request, response: Response) -> Response:
         response.headers.add("Vary", "Origin")
     response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     return response
-
-
-def cors_headers(origin: str | None) -> list[tuple[str, str]]:
-    """What `add_cors_headers` adds, in its order, to a response that has none of
-    `SET_HEADERS` yet, for a request from `origin`: the app appends them to the headers it
-    sends instead of setting them on the response one by one."""
-    if not origin:
-        return [
-            ("Access-Control-Allow-Origin", "*"),
-            ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
-        ]
-    return [
-        ("Access-Control-Allow-Origin", origin),
-        ("Vary", "Origin"),
-        ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
-    ]
 
 
 def preflight_response(request: Request, allowed_methods: list[str]) -> Response:
