@@ -1,10 +1,14 @@
 """The points ledger: immutable transactions, per-member accounts and points lots.
 
-Transactions are NamedTuples: immutable and cheap to create (built with `tuple.__new__`
-on the hot path, a third of the cost of a frozen attrs instance). The cyclic garbage
-collector still tracks them (CPython only untracks exact tuples), so a program holding
-millions of them pays for full collections; see README, "Bulk work and the garbage
-collector".
+`Transaction` is the public record: a NamedTuple with enum `kind` and `status`. A program
+does not store Transactions, though: it stores *rows*, exact tuples of the same field
+values in the same order with `kind` and `status` as their plain str values. CPython's
+cyclic garbage collector untracks an exact tuple whose items are all untracked atoms (int,
+str, None, datetime) the first time a collection sees it, but never a tuple subclass, nor a
+tuple holding an enum member (an object with a `__dict__`). Stored as rows, a million
+transactions cost a full collection nothing; as Transactions they were a million tracked
+objects to walk every time. Rows become Transactions (`from_row`) only when handed out, and
+Transactions become rows (`to_row`) when they enter the journal.
 
 Lots: every posted credit opens a lot keyed by its transaction id. A member's live lots
 are kept in consumption order: soonest expiry first, then oldest, never-expiring last
@@ -17,11 +21,21 @@ import enum
 from bisect import insort
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 
-__all__ = ["Account", "AwardUsage", "Lot", "Transaction", "TxnKind", "TxnStatus"]
+__all__ = [
+    "Account",
+    "AwardUsage",
+    "Lot",
+    "Row",
+    "Transaction",
+    "TxnKind",
+    "TxnStatus",
+    "from_row",
+    "to_row",
+]
 
 NEVER = datetime.max.replace(tzinfo=UTC)
 """Sort key of a lot that never expires."""
@@ -80,6 +94,56 @@ class Transaction(NamedTuple):
     @property
     def is_credit(self) -> bool:
         return self.points > 0
+
+
+Row = tuple[Any, ...]
+"""A stored transaction: `Transaction`'s field values as an exact tuple, kind and status as
+plain str (so the cyclic GC can untrack it; see the module docstring)."""
+
+(
+    ID,
+    MEMBER_ID,
+    KIND,
+    POINTS,
+    STATUS,
+    CREATED_AT,
+    EXPIRES_AT,
+    RULE_ID,
+    ORDER_ID,
+    REFERENCE,
+    DESCRIPTION,
+    SOURCE_ID,
+    AUTO_APPROVE_AT,
+    RESOLVED_AT,
+    RESOLVED_BY,
+    NOTE,
+) = range(16)
+"""Positions of the fields in a row (and in a `Transaction`)."""
+assert Transaction._fields[KIND] == "kind" and Transaction._fields[NOTE] == "note"
+assert len(Transaction._fields) == NOTE + 1
+
+_KIND_VALUE: dict[str, str] = {kind: kind.value for kind in TxnKind}
+_STATUS_VALUE: dict[str, str] = {status: status.value for status in TxnStatus}
+_KIND_OF: dict[str, TxnKind] = {kind.value: kind for kind in TxnKind}
+_STATUS_OF: dict[str, TxnStatus] = {status.value: status for status in TxnStatus}
+_tuple_new = tuple.__new__
+
+
+def to_row(txn: Transaction) -> Row:
+    """The row to store for `txn` (kind and status as their plain str values)."""
+    row = list(txn)
+    row[KIND] = _KIND_VALUE[txn.kind]
+    row[STATUS] = _STATUS_VALUE[txn.status]
+    return tuple(row)
+
+
+def from_row(row: Row) -> Transaction:
+    """The public `Transaction` of a stored row."""
+    fields = list(row)
+    fields[KIND] = _KIND_OF[row[KIND]]
+    fields[STATUS] = _STATUS_OF[row[STATUS]]
+    txn: Transaction = _tuple_new(Transaction, fields)
+    return txn
 
 
 class Lot(NamedTuple):
