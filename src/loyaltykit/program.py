@@ -67,7 +67,27 @@ from loyaltykit.events import (
     TierFloorSet,
     TrackDefined,
 )
-from loyaltykit.ledger import Account, AwardUsage, Lot, Transaction, TxnKind, TxnStatus
+from loyaltykit.ledger import (
+    AUTO_APPROVE_AT,
+    CREATED_AT,
+    EXPIRES_AT,
+    ID,
+    MEMBER_ID,
+    ORDER_ID,
+    POINTS,
+    RESOLVED_AT,
+    RULE_ID,
+    STATUS,
+    Account,
+    AwardUsage,
+    Lot,
+    Row,
+    Transaction,
+    TxnKind,
+    TxnStatus,
+    from_row,
+    to_row,
+)
 from loyaltykit.members import Member, MemberProfile, MemberState
 from loyaltykit.orders import ClawbackPolicy, Order, OrderStatus, clawback_target
 from loyaltykit.referrals import Referral, ReferralRewards, ReferralStatus
@@ -103,6 +123,9 @@ _POSTED = TxnStatus.POSTED
 _EARN, _SPEND, _ADJUST = TxnKind.EARN, TxnKind.SPEND, TxnKind.ADJUST
 _tuple_new = tuple.__new__
 
+# What rows hold for kinds and statuses (plain str, see `ledger.Row`), read once.
+_ROW_EARN, _ROW_SPEND, _ROW_ADJUST = _EARN.value, _SPEND.value, _ADJUST.value
+_ROW_POSTED, _ROW_PENDING = _POSTED.value, TxnStatus.PENDING.value
 
 
 class Program:
@@ -148,6 +171,9 @@ class Program:
         self._state = state
 
     def _emit(self, event: object) -> None:
+        """Journal and fold one event; a `Transaction` is stored as its row."""
+        if isinstance(event, Transaction):
+            event = to_row(event)
         self._journal.append(event)
         self._state.apply(event)
 
@@ -172,16 +198,15 @@ class Program:
         while due and due[0][0] <= now:
             when, what, ident, extra = heapq.heappop(due)
             if what == DUE_APPROVAL:
-                txn = st.txns[ident - 1]
-                if txn.status is TxnStatus.PENDING and txn.auto_approve_at == when:
-                    self._emit_resolution(txn, True, when, "auto")
+                row = st.txns[ident - 1]
+                if row[STATUS] == _ROW_PENDING and row[AUTO_APPROVE_AT] == when:
+                    self._emit_resolution(row, True, when, "auto")
             elif what == DUE_EXPIRY:
                 left = st.remaining.get(ident, 0)
                 if left > 0:
-                    lot = st.txns[ident - 1]
                     txn = Transaction(
                         len(st.txns) + 1,
-                        lot.member_id,
+                        st.txns[ident - 1][MEMBER_ID],
                         TxnKind.EXPIRE,
                         -left,
                         _POSTED,
@@ -197,17 +222,19 @@ class Program:
                     self._emit(PeriodRolled(ident, extra, when))
         return expired
 
-    def _emit_resolution(self, txn: Transaction, approved: bool, at: datetime, by: str) -> None:
+    def _emit_resolution(self, row: Row, approved: bool, at: datetime, by: str) -> None:
         expires_at = None
-        if approved and txn.rule_id is not None:
-            lifetime = self._state.rules[txn.rule_id].points_lifetime
+        rule_id = row[RULE_ID]
+        if approved and rule_id is not None:
+            lifetime = self._state.rules[rule_id].points_lifetime
             expires_at = at + lifetime if lifetime is not None else None
-        self._emit(AwardResolved(txn.id, approved, at, by, expires_at))
+        self._emit(AwardResolved(row[ID], approved, at, by, expires_at))
         if approved:
-            order = self._state.orders.get(txn.order_id) if txn.order_id else None
+            order_id = row[ORDER_ID]
+            order = self._state.orders.get(order_id) if order_id else None
             if order is not None and order.status is OrderStatus.PAID and order.returned_amount:
                 self._claw_to_target(order, at)  # a return made while the award was pending
-            self._settle(txn.member_id, at)
+            self._settle(row[MEMBER_ID], at)
 
     def _settle(self, member_id: int, at: datetime) -> None:
         """Under the pending-deduction policy, let fresh points pay off what is owed."""
@@ -282,7 +309,7 @@ class Program:
         return f"transaction:{txn.id}"
 
     def _txn_lookup(self, ref: str) -> Transaction:
-        return self._state.txns[int(ref.split(":", 1)[1]) - 1]
+        return from_row(self._state.txns[int(ref.split(":", 1)[1]) - 1])
 
     # ================================================================== configuration
 
@@ -906,7 +933,8 @@ class Program:
         now: datetime,
         note: str | None = None,
     ) -> Transaction:
-        # The hot path: checks inlined, one tuple built, dispatched straight to the fold.
+        # The hot path: checks inlined, the row stored and the Transaction returned built
+        # as plain tuples, the row dispatched straight to the fold.
         account = self._state.accounts.get(member_id) if type(member_id) is int else None
         if account is None or account.disabled:
             account = self._account(member_id)
@@ -921,10 +949,36 @@ class Program:
         if note is not None:
             v.text(note, "note")
         st = self._state
-        txn = _tuple_new(
+        txn_id = len(st.txns) + 1
+        row = (
+            txn_id,
+            member_id,
+            _ROW_EARN,
+            points,
+            _ROW_POSTED,
+            now,
+            expires_at,
+            None,
+            None,
+            None,
+            description,
+            None,
+            None,
+            None,
+            None,
+            note,
+        )
+        self._journal.append(row)
+        if expires_at is None and not account.debt and not st.tracks:
+            st.post_plain_credit(account, row, txn_id, points)
+        else:
+            st.on_transaction(row)
+            if account.debt:
+                self._settle(member_id, now)
+        txn: Transaction = _tuple_new(
             Transaction,
             (
-                len(st.txns) + 1,
+                txn_id,
                 member_id,
                 _EARN,
                 points,
@@ -942,13 +996,6 @@ class Program:
                 note,
             ),
         )
-        self._journal.append(txn)
-        if expires_at is None and not account.debt and not st.tracks:
-            st.post_plain_credit(account, txn)
-        else:
-            st.on_transaction(txn)
-            if account.debt:
-                self._settle(member_id, now)
         return txn
 
     def spend(
@@ -998,10 +1045,31 @@ class Program:
         if points > account.available:
             raise InsufficientPoints(member_id, points, account.available)
         st = self._state
-        txn = _tuple_new(
+        txn_id = len(st.txns) + 1
+        row = (
+            txn_id,
+            member_id,
+            _ROW_SPEND if kind is _SPEND else _ROW_ADJUST,
+            -points,
+            _ROW_POSTED,
+            now,
+            None,
+            None,
+            None,
+            None,
+            description,
+            None,
+            None,
+            None,
+            None,
+            note,
+        )
+        self._journal.append(row)
+        st.post_plain_debit(account, row, txn_id, points)
+        txn: Transaction = _tuple_new(
             Transaction,
             (
-                len(st.txns) + 1,
+                txn_id,
                 member_id,
                 kind,
                 -points,
@@ -1019,8 +1087,6 @@ class Program:
                 note,
             ),
         )
-        self._journal.append(txn)
-        st.post_plain_debit(account, txn)
         return txn
 
     def adjust(
@@ -1140,7 +1206,7 @@ class Program:
             v.text(order_id, "order_id", required=True)
             existing = self._state.order_awards.get((order_id, rule.id))
             if existing is not None:
-                return self._state.txns[existing - 1]
+                return from_row(self._state.txns[existing - 1])
             order = self._state.orders.get(order_id)
             if order is not None and order.member_id != member_id:
                 raise InvalidArgument("order_id", f"order {order_id!r} belongs to another member")
@@ -1224,7 +1290,7 @@ class Program:
         self._emit(txn)
         if due is not None and due <= now:
             self._catch_up(now)
-        return self._state.txns[txn.id - 1]
+        return from_row(self._state.txns[txn.id - 1])
 
     def approve(self, txn_id: int, *, by: str = "") -> Transaction:
         """Approve a pending award: its points become spendable and their lifetime starts."""
@@ -1237,16 +1303,17 @@ class Program:
     def _resolve(self, txn_id: int, approved: bool, by: str) -> Transaction:
         with self._lock:
             now = self._begin()
-            txn = self._txn(txn_id)
+            row = self._txn(txn_id)
             v.text(by, "by")
-            if txn.status is not TxnStatus.PENDING:
-                if txn.resolved_at is not None:
-                    raise AlreadyResolved(f"transaction {txn_id} was already {txn.status}")
+            if row[STATUS] != _ROW_PENDING:
+                if row[RESOLVED_AT] is not None:
+                    raise AlreadyResolved(f"transaction {txn_id} was already {row[STATUS]}")
                 raise NotPending(f"transaction {txn_id} is not a pending award")
-            self._emit_resolution(txn, approved, now, by)
-            return self._state.txns[txn_id - 1]
+            self._emit_resolution(row, approved, now, by)
+            return from_row(self._state.txns[txn_id - 1])
 
-    def _txn(self, txn_id: object) -> Transaction:
+    def _txn(self, txn_id: object) -> Row:
+        """The stored row of a transaction (`from_row` makes the public `Transaction`)."""
         if isinstance(txn_id, bool) or not isinstance(txn_id, int):
             raise InvalidArgument("txn_id", f"transaction id must be an integer, got {txn_id!r}")
         if not 1 <= txn_id <= len(self._state.txns):
@@ -1265,17 +1332,17 @@ class Program:
     def transaction(self, txn_id: int) -> Transaction:
         with self._lock:
             self._begin_read()
-            return self._txn(txn_id)
+            return from_row(self._txn(txn_id))
 
     def transactions(self, member_id: int | None = None) -> list[Transaction]:
         """Transactions in id order, of one member or of the whole program."""
         with self._lock:
             self._begin_read()
-            if member_id is None:
-                return list(self._state.txns)
-            account = self._account(member_id, active=False)
             txns = self._state.txns
-            return [txns[i - 1] for i in account.txn_ids]
+            if member_id is None:
+                return [from_row(row) for row in txns]
+            account = self._account(member_id, active=False)
+            return [from_row(txns[i - 1]) for i in account.txn_ids]
 
     def lots(self, member_id: int) -> list[Lot]:
         """Live lots in consumption order (soonest expiry first, never-expiring last)."""
@@ -1283,16 +1350,19 @@ class Program:
             self._begin_read()
             account = self._account(member_id, active=False)
             st = self._state
-            return [
-                Lot(
-                    lot_id,
-                    st.txns[lot_id - 1].points,
-                    st.remaining[lot_id],
-                    st.txns[lot_id - 1].created_at,
-                    st.txns[lot_id - 1].expires_at,
+            lots = []
+            for lot_id in account.lot_ids():
+                row = st.txns[lot_id - 1]
+                lots.append(
+                    Lot(
+                        lot_id,
+                        row[POINTS],
+                        st.remaining[lot_id],
+                        row[CREATED_AT],
+                        row[EXPIRES_AT],
+                    )
                 )
-                for lot_id in account.lot_ids()
-            ]
+            return lots
 
     def expiry_schedule(self, member_id: int) -> list[tuple[datetime, int]]:
         """(expiry instant, points) for every future expiry of the member, soonest first
@@ -1310,13 +1380,14 @@ class Program:
         """What became of a credit: points used, expired, still available."""
         with self._lock:
             self._begin_read()
-            txn = self._txn(txn_id)
-            if txn.points <= 0 or txn.status is not TxnStatus.POSTED:
+            row = self._txn(txn_id)
+            points = row[POINTS]
+            if points <= 0 or row[STATUS] != _ROW_POSTED:
                 return AwardUsage(0, 0, 0)
             st = self._state
             left = st.remaining.get(txn_id, 0)
             expired = st.expired_of.get(txn_id, 0)
-            return AwardUsage(txn.points - left - expired, expired, left)
+            return AwardUsage(points - left - expired, expired, left)
 
     # ================================================================== rewards
 
@@ -1616,9 +1687,9 @@ class Program:
     def _revoke(self, external_id: str, now: datetime) -> None:
         """Reject the order's pending awards and claw back all it still holds."""
         for txn_id in self._state.orders[external_id].txn_ids:
-            txn = self._state.txns[txn_id - 1]
-            if txn.status is TxnStatus.PENDING:
-                self._emit_resolution(txn, False, now, "order revoked")
+            row = self._state.txns[txn_id - 1]
+            if row[STATUS] == _ROW_PENDING:
+                self._emit_resolution(row, False, now, "order revoked")
         order = self._state.orders[external_id]
         self._claw(order, order.outstanding, now)
 
@@ -1902,9 +1973,10 @@ class Program:
     # ================================================================== persistence
 
     def journal(self) -> list[object]:
-        """A copy of the append-only journal (events are immutable, so sharing them is safe)."""
+        """A copy of the append-only journal (events are immutable, so sharing them is safe;
+        transactions, stored as rows, are handed out as `Transaction`s)."""
         with self._lock:
-            return list(self._journal)
+            return [from_row(e) if type(e) is tuple else e for e in self._journal]
 
     def settings(self) -> dict[str, Any]:
         """The constructor settings the journal does not carry: pass them to `replay`."""

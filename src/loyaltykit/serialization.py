@@ -17,7 +17,7 @@ import cattrs
 from loyaltykit.clock import Clock
 from loyaltykit.errors import InvalidArgument
 from loyaltykit.events import EVENT_TYPES
-from loyaltykit.ledger import Transaction
+from loyaltykit.ledger import Transaction, from_row
 from loyaltykit.orders import ClawbackPolicy
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ def state_document(state: State) -> dict[str, Any]:
         }
     return {
         "members": members,
-        "transactions": [u(t) for t in state.txns],
+        "transactions": [u(from_row(row)) for row in state.txns],
         "expired_of": {str(k): n for k, n in state.expired_of.items()},
         "rules": [u(r) for r in state.rules.values()],
         "offers": [u(o) for o in state.offers.values()],

@@ -36,7 +36,25 @@ from loyaltykit.events import (
     TierFloorSet,
     TrackDefined,
 )
-from loyaltykit.ledger import Account, Transaction, TxnKind, TxnStatus
+from loyaltykit.ledger import (
+    AUTO_APPROVE_AT,
+    CREATED_AT,
+    EXPIRES_AT,
+    ID,
+    KIND,
+    MEMBER_ID,
+    ORDER_ID,
+    POINTS,
+    RESOLVED_AT,
+    RESOLVED_BY,
+    RULE_ID,
+    SOURCE_ID,
+    STATUS,
+    Account,
+    Row,
+    TxnKind,
+    TxnStatus,
+)
 from loyaltykit.members import MemberProfile, MemberState
 from loyaltykit.orders import ClawbackPolicy, Order, OrderStatus
 from loyaltykit.referrals import Referral, ReferralRewards
@@ -47,17 +65,21 @@ from loyaltykit.tiers import Metric, Tier, TierChange, TierTrack, tier_for
 __all__ = ["DUE_APPROVAL", "DUE_EXPIRY", "DUE_ROLLOVER", "State"]
 
 DUE_APPROVAL, DUE_EXPIRY, DUE_ROLLOVER = 0, 1, 2
-
-# Enum members read from module globals: on Python 3.11 `TxnKind.AWARD` costs ~100 ns a
-# lookup, a global ~20 ns, and the fold reads several per transaction.
-_AWARD, _EXPIRE, _CLAWBACK, _SETTLE = (
-    TxnKind.AWARD,
-    TxnKind.EXPIRE,
-    TxnKind.CLAWBACK,
-    TxnKind.SETTLE,
-)
-_PENDING = TxnStatus.PENDING
 """Kinds of due work; at one instant approvals run first, then expiry, then rollovers."""
+
+# Rows hold kinds and statuses as plain str; their values are read once into globals (on
+# Python 3.11 `TxnKind.AWARD.value` costs ~150 ns, a global ~20 ns).
+_AWARD, _EXPIRE, _CLAWBACK, _SETTLE = (
+    TxnKind.AWARD.value,
+    TxnKind.EXPIRE.value,
+    TxnKind.CLAWBACK.value,
+    TxnKind.SETTLE.value,
+)
+_POSTED, _PENDING, _REJECTED = (
+    TxnStatus.POSTED.value,
+    TxnStatus.PENDING.value,
+    TxnStatus.REJECTED.value,
+)
 
 
 class State:
@@ -66,7 +88,8 @@ class State:
     def __init__(self, policy: ClawbackPolicy, zone: tzinfo) -> None:
         self.policy = policy
         self.zone = zone
-        self.txns: list[Transaction] = []
+        self.txns: list[Row] = []
+        """Ledger rows by id - 1 (exact tuples, see `ledger.Row`)."""
         self.remaining: dict[int, int] = {}
         self.expired_of: dict[int, int] = {}
         self.profiles: dict[int, MemberProfile] = {}
@@ -93,7 +116,7 @@ class State:
         """One schedule of time-driven work: (when, DUE_*, id, track id or 0), a heap."""
         self.counters: dict[str, int] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
-            Transaction: self.on_transaction,
+            tuple: self.on_transaction,
             RuleDefined: self._on_rule,
             PoolDefined: self._on_pool,
             CodesAdded: self._on_codes,
@@ -126,35 +149,43 @@ class State:
     # -- dispatch ----------------------------------------------------------------------
 
     def apply(self, event: object) -> None:
+        """Fold one journal event; a transaction comes as its row (see `ledger.to_row`)."""
         self._handlers[type(event)](event)
 
     # -- ledger ------------------------------------------------------------------------
 
-    def on_transaction(self, txn: Transaction) -> None:
-        self.txns.append(txn)
-        account = self.accounts[txn.member_id]
-        account.txn_ids.append(txn.id)
-        if txn.kind is _AWARD and txn.rule_id is not None:
-            account.award_times.setdefault(txn.rule_id, []).append(txn.created_at)
-            if txn.order_id is not None:
-                self.order_awards[(txn.order_id, txn.rule_id)] = txn.id
-        if txn.order_id is not None and txn.order_id in self.orders:
-            self._order_txn(txn)
-        if txn.status is _PENDING:
-            account.pending += txn.points
-            if txn.auto_approve_at is not None:
-                heapq.heappush(self.due, (txn.auto_approve_at, DUE_APPROVAL, txn.id, 0))
-        elif txn.points > 0:
-            self._credit(account, txn, txn.created_at)
+    def on_transaction(self, row: Row) -> None:
+        """Fold one ledger row (see `ledger.Row`: fields by position, kind and status as
+        str)."""
+        self.txns.append(row)
+        txn_id = row[ID]
+        points = row[POINTS]
+        kind = row[KIND]
+        rule_id = row[RULE_ID]
+        order_id = row[ORDER_ID]
+        account = self.accounts[row[MEMBER_ID]]
+        account.txn_ids.append(txn_id)
+        if kind == _AWARD and rule_id is not None:
+            account.award_times.setdefault(rule_id, []).append(row[CREATED_AT])
+            if order_id is not None:
+                self.order_awards[(order_id, rule_id)] = txn_id
+        if order_id is not None and order_id in self.orders:
+            self._order_txn(row)
+        if row[STATUS] == _PENDING:
+            account.pending += points
+            auto_approve_at = row[AUTO_APPROVE_AT]
+            if auto_approve_at is not None:
+                heapq.heappush(self.due, (auto_approve_at, DUE_APPROVAL, txn_id, 0))
+        elif points > 0:
+            self._credit(account, row, row[CREATED_AT])
         else:
-            self._debit(account, txn)
+            self._debit(account, row)
 
-    def post_plain_credit(self, account: Account, txn: Transaction) -> None:
+    def post_plain_credit(self, account: Account, row: Row, txn_id: int, points: int) -> None:
         """`on_transaction` for the common case, inlined: a posted, never-expiring credit
-        of no rule or order, to a member with no debt, in a program without tiers."""
-        txn_id = txn.id
-        points = txn.points
-        self.txns.append(txn)
+        of no rule or order, to a member with no debt, in a program without tiers. The
+        caller passes the row's id and points, which it has at hand."""
+        self.txns.append(row)
         account.txn_ids.append(txn_id)
         account.earned += points
         account.available += points
@@ -166,11 +197,11 @@ class State:
         else:
             insort(perpetual, txn_id)
 
-    def post_plain_debit(self, account: Account, txn: Transaction) -> None:
-        """`on_transaction` for a posted spend, inlined when the first lot covers it."""
-        need = -txn.points
-        self.txns.append(txn)
-        account.txn_ids.append(txn.id)
+    def post_plain_debit(self, account: Account, row: Row, txn_id: int, need: int) -> None:
+        """`on_transaction` for a posted spend of `need` points, inlined when the first lot
+        covers it."""
+        self.txns.append(row)
+        account.txn_ids.append(txn_id)
         expiring = account.expiring
         first = expiring[0][1] if expiring else account.perpetual[0]
         left = self.remaining[first]
@@ -181,8 +212,8 @@ class State:
             account.consume(need, self.remaining)
         account.spent += need
 
-    def _credit(self, account: Account, txn: Transaction, at: datetime) -> None:
-        points = txn.points
+    def _credit(self, account: Account, row: Row, at: datetime) -> None:
+        points = row[POINTS]
         account.earned += points
         lot = points
         if account.debt and self.policy is ClawbackPolicy.NEGATIVE_BALANCE:
@@ -190,93 +221,97 @@ class State:
             account.debt -= settled
             account.clawed_back += settled
             lot -= settled
+        txn_id = row[ID]
         if lot:
-            txn_id = txn.id
             self.remaining[txn_id] = lot
             account.available += lot
-            expires_at = txn.expires_at
+            expires_at = row[EXPIRES_AT]
             account.open_lot(txn_id, expires_at)
             if expires_at is not None:
                 heapq.heappush(self.due, (expires_at, DUE_EXPIRY, txn_id, 0))
-        if txn.kind is _AWARD:
-            account.last_award_id = txn.id
+        if row[KIND] == _AWARD:
+            account.last_award_id = txn_id
         account.points_metric += points
         if self.tracks:
             self._add_metric(account, Metric.POINTS_EARNED, at, Decimal(points))
 
-    def _debit(self, account: Account, txn: Transaction) -> None:
-        need = -txn.points
-        kind = txn.kind
-        if kind is _EXPIRE:
-            lot_id = txn.source_id
+    def _debit(self, account: Account, row: Row) -> None:
+        need = -row[POINTS]
+        kind = row[KIND]
+        if kind == _EXPIRE:
+            lot_id = row[SOURCE_ID]
             assert lot_id is not None
             self.remaining[lot_id] = 0
             self.expired_of[lot_id] = need
             account.available -= need
             account.expired += need
-            expires_at = self.txns[lot_id - 1].expires_at
+            expires_at = self.txns[lot_id - 1][EXPIRES_AT]
             assert expires_at is not None
             account.drop_lot(lot_id, expires_at)
             return
-        if kind is _CLAWBACK:
+        if kind == _CLAWBACK:
+            order_id = row[ORDER_ID]
             taken = account.consume(min(need, account.available), self.remaining)
             account.clawed_back += taken
             account.debt += need - taken
             account.points_metric -= need
-            if need > taken and txn.order_id in self.orders:
-                order = self.orders[txn.order_id]
-                self.orders[txn.order_id] = _evolve(
+            if need > taken and order_id in self.orders:
+                order = self.orders[order_id]
+                self.orders[order_id] = _evolve(
                     order, pending_deduction=order.pending_deduction + need - taken
                 )
             if self.tracks:
                 self._add_metric(
                     account,
                     Metric.POINTS_EARNED,
-                    txn.created_at,
+                    row[CREATED_AT],
                     Decimal(-need),
-                    self._order_origin(txn.order_id),
+                    self._order_origin(order_id),
                 )
             return
         account.consume(need, self.remaining)
-        if kind is _SETTLE:
+        if kind == _SETTLE:
             account.debt -= need
             account.clawed_back += need
         else:
             account.spent += need
 
     def _on_resolved(self, event: AwardResolved) -> None:
-        txn = self.txns[event.txn_id - 1]
-        account = self.accounts[txn.member_id]
-        account.pending -= txn.points
-        resolved = txn._replace(
-            status=TxnStatus.POSTED if event.approved else TxnStatus.REJECTED,
-            resolved_at=event.at,
-            resolved_by=event.by,
-            expires_at=event.expires_at,
-        )
-        self.txns[event.txn_id - 1] = resolved
+        row = self.txns[event.txn_id - 1]
+        account = self.accounts[row[MEMBER_ID]]
+        account.pending -= row[POINTS]
+        resolved = list(row)
+        resolved[STATUS] = _POSTED if event.approved else _REJECTED
+        resolved[RESOLVED_AT] = event.at
+        resolved[RESOLVED_BY] = event.by
+        resolved[EXPIRES_AT] = event.expires_at
+        self.txns[event.txn_id - 1] = new = tuple(resolved)
+        order_id = row[ORDER_ID]
+        rule_id = row[RULE_ID]
         if event.approved:
-            self._credit(account, resolved, event.at)
-            if txn.order_id is not None and txn.order_id in self.orders:
-                order = self.orders[txn.order_id]
-                self.orders[txn.order_id] = _evolve(order, awarded=order.awarded + txn.points)
-        elif txn.rule_id is not None:
-            times = account.award_times.get(txn.rule_id)
-            if times and txn.created_at in times:
-                times.remove(txn.created_at)
+            self._credit(account, new, event.at)
+            if order_id is not None and order_id in self.orders:
+                order = self.orders[order_id]
+                self.orders[order_id] = _evolve(order, awarded=order.awarded + row[POINTS])
+        elif rule_id is not None:
+            times = account.award_times.get(rule_id)
+            if times and row[CREATED_AT] in times:
+                times.remove(row[CREATED_AT])
 
-    def _order_txn(self, txn: Transaction) -> None:
+    def _order_txn(self, row: Row) -> None:
         """Keep an order's totals in step with the ledger entries that name it."""
-        assert txn.order_id is not None
-        order = self.orders[txn.order_id]
+        order_id = row[ORDER_ID]
+        assert order_id is not None
+        order = self.orders[order_id]
         awarded = order.awarded
         clawed = order.clawed_back
-        if txn.kind is TxnKind.AWARD and txn.status is TxnStatus.POSTED:
-            awarded += txn.points
-        elif txn.kind is TxnKind.CLAWBACK:
-            clawed -= txn.points
-        self.orders[txn.order_id] = _evolve(
-            order, awarded=awarded, clawed_back=clawed, txn_ids=(*order.txn_ids, txn.id)
+        kind = row[KIND]
+        if kind == _AWARD and row[STATUS] == _POSTED:
+            awarded += row[POINTS]
+        elif kind == _CLAWBACK:
+            clawed -= row[POINTS]
+        self.orders[order_id] = _evolve(
+            order, awarded=awarded, clawed_back=clawed, txn_ids=(*order.txn_ids, row[ID])
         )
 
     def _on_shortfall(self, event: Shortfall) -> None:
