@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 
 import pytest
 
 from loyaltykit import (
+    Approval,
     AwardUsage,
     InsufficientPoints,
     ManualClock,
     Member,
     Program,
+    Transaction,
     TransactionNotFound,
     TxnKind,
     TxnStatus,
@@ -406,3 +409,58 @@ def test_lots_match_a_reference_model(seed: int) -> None:
 
 def _negative_adjust(program: Program):  # type: ignore[no-untyped-def]
     return lambda member_id, pts: program.adjust(member_id, -pts)
+
+
+# -- storage: rows the cyclic GC can forget ------------------------------------------------
+
+
+def _every_kind_of_row(program: Program, member: Member, clock: ManualClock) -> None:
+    """Earn, expire, spend, adjust, award (posted, approved, rejected), claw back."""
+    program.earn(member.id, 100, description="welcome", note="internal")
+    program.earn(member.id, 10, lifetime=DAY)
+    clock.advance(2 * DAY)
+    program.spend(member.id, 5)
+    program.adjust(member.id, -1, description="fix")
+    instant = program.add_rule(name="order", points=20)
+    manual = program.add_rule(name="manual", points=7, approval=Approval.MANUAL)
+    program.award(member.id, instant.id, order_id="o-1")
+    program.approve(program.award(member.id, manual.id).id, by="staff")
+    program.reject(program.award(member.id, manual.id).id, by="staff")
+    program.return_order("o-1")
+
+
+def test_stored_rows_are_exact_tuples_the_gc_untracks(
+    program: Program, member: Member, clock: ManualClock
+) -> None:
+    _every_kind_of_row(program, member, clock)
+    rows = program.raw_state.txns
+    kinds = {row[2] for row in rows}
+    assert kinds >= {"earn", "expire", "spend", "adjust", "award", "clawback"}
+    journal_rows = [e for e in program._journal if isinstance(e, tuple)]
+    assert len(journal_rows) == len(rows)
+    gc.collect()
+    for row in rows + journal_rows:
+        assert type(row) is tuple
+        assert not gc.is_tracked(row), row
+
+
+def test_reads_hand_out_transactions_with_enum_fields(
+    program: Program, member: Member, clock: ManualClock
+) -> None:
+    _every_kind_of_row(program, member, clock)
+    earned = program.earn(member.id, 3)
+    spent = program.spend(member.id, 2)
+    handed_out = [earned, spent, program.transaction(1), *program.transactions()]
+    handed_out += program.transactions(member.id)
+    handed_out += [e for e in program.journal() if isinstance(e, Transaction)]
+    assert len(handed_out) > 20
+    for txn in handed_out:
+        assert type(txn) is Transaction
+        assert type(txn.kind) is TxnKind
+        assert type(txn.status) is TxnStatus
+    statuses = {t.status for t in program.transactions()}
+    assert statuses == {TxnStatus.POSTED, TxnStatus.REJECTED}
+    assert program.transaction(earned.id) == earned
+    replayed = Program.replay(program.journal(), **program.settings())
+    assert replayed.state() == program.state()
+    assert replayed.transactions() == program.transactions()
