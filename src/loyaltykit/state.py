@@ -52,8 +52,10 @@ from loyaltykit.ledger import (
     STATUS,
     Account,
     Row,
+    Transaction,
     TxnKind,
     TxnStatus,
+    to_row,
 )
 from loyaltykit.members import MemberProfile, MemberState
 from loyaltykit.orders import ClawbackPolicy, Order, OrderStatus
@@ -117,6 +119,7 @@ class State:
         self.counters: dict[str, int] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             tuple: self.on_transaction,
+            Transaction: lambda txn: self.on_transaction(to_row(txn)),
             RuleDefined: self._on_rule,
             PoolDefined: self._on_pool,
             CodesAdded: self._on_codes,
@@ -149,7 +152,8 @@ class State:
     # -- dispatch ----------------------------------------------------------------------
 
     def apply(self, event: object) -> None:
-        """Fold one journal event; a transaction comes as its row (see `ledger.to_row`)."""
+        """Fold one journal event. A transaction comes as its row (see `ledger.Row`), the
+        form the journal keeps; a `Transaction` is turned into its row first."""
         self._handlers[type(event)](event)
 
     # -- ledger ------------------------------------------------------------------------

@@ -464,3 +464,11 @@ def test_reads_hand_out_transactions_with_enum_fields(
     replayed = Program.replay(program.journal(), **program.settings())
     assert replayed.state() == program.state()
     assert replayed.transactions() == program.transactions()
+
+
+def test_the_fold_takes_a_transaction_as_its_row(program: Program, member: Member) -> None:
+    txn = program.earn(member.id, 10)
+    state = program.raw_state
+    state.apply(txn._replace(id=2))
+    assert type(state.txns[-1]) is tuple
+    assert state.accounts[member.id].available == 20
