@@ -125,6 +125,7 @@ _tuple_new = tuple.__new__
 
 # What rows hold for kinds and statuses (plain str, see `ledger.Row`), read once.
 _ROW_EARN, _ROW_SPEND, _ROW_ADJUST = _EARN.value, _SPEND.value, _ADJUST.value
+_ROW_AWARD = TxnKind.AWARD.value
 _ROW_POSTED, _ROW_PENDING = _POSTED.value, TxnStatus.PENDING.value
 
 
@@ -1256,22 +1257,30 @@ class Program:
     ) -> Transaction:
         if rule.approval is Approval.IMMEDIATE and due is None:
             lifetime = rule.points_lifetime
-            txn = Transaction(
+            # the common award: its row built directly (see `ledger.Row`), one Transaction
+            row = (
                 self._next_txn(),
                 account.member_id,
-                TxnKind.AWARD,
+                _ROW_AWARD,
                 value,
-                _POSTED,
+                _ROW_POSTED,
                 now,
                 now + lifetime if lifetime else None,
                 rule.id,
                 order_id,
-                description=description,
+                None,
+                description,
+                None,
+                None,
+                None,
+                None,
+                None,
             )
-            self._emit(txn)
+            self._journal.append(row)
+            self._state.on_transaction(row)
             if account.debt:
                 self._settle(account.member_id, now)
-            return txn
+            return from_row(row)
         if due is None and rule.approval is Approval.DELAYED:
             due = now + (rule.approval_delay or timedelta(days=30))
         txn = Transaction(

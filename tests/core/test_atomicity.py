@@ -814,24 +814,21 @@ def test_a_command_that_fails_half_way_is_undone(
     world: tuple[Program, dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The safety net behind validation: an unexpected error after a command has emitted
-    events (here: the second event of an order that earns) cuts the journal back and
-    rebuilds the state, so no half command survives."""
+    events (here: folding the award of an order, after the order itself was journaled)
+    cuts the journal back and rebuilds the state, so no half command survives."""
     p, _ = world
     before, length, balance = p.state(), len(p.journal()), p.member(ALICE).balance
     state = p._state
-    applied: list[object] = []
-    real_apply = state.apply
+    journaled_before_failure: list[int] = []
 
-    def failing_apply(event: object) -> None:
-        applied.append(event)
-        if len(applied) == 2:
-            raise RuntimeError("disk on fire")
-        real_apply(event)
+    def failing_fold(row: object) -> None:
+        journaled_before_failure.append(len(p._journal))
+        raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(state, "apply", failing_apply)
+    monkeypatch.setattr(state, "on_transaction", failing_fold)
     with pytest.raises(RuntimeError, match="disk on fire"):
         _order(p, external_id="HALF")
-    assert len(applied) == 2, "the order should have emitted at least two events"
+    assert journaled_before_failure[0] >= length + 2, "the order and its award were journaled"
     assert len(p.journal()) == length
     assert p.state() == before
     assert p._state is not state  # rebuilt from the journal
