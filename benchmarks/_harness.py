@@ -6,6 +6,7 @@ import cProfile
 import gc
 import io
 import pstats
+import random
 import statistics
 import sys
 import time
@@ -164,10 +165,14 @@ class Context:
         repeats: int | None = None,
         warmup: int | None = None,
     ) -> dict[str, Timing]:
-        """Time several batches interleaved: each repeat runs every batch once, in turn.
+        """Time several batches interleaved: each repeat runs every batch once, in an order
+        shuffled per repeat (seeded, so runs are comparable).
 
         Interleaving spreads a busy machine's slow moments over all the cases alike, so
-        ratios between them stay meaningful.
+        ratios between them stay meaningful. The shuffle keeps a case from always following
+        the same neighbour: a batch can leave work behind for the next one (the werkzeug
+        dev server closes a connection per request, and whatever runs right after it paid
+        about 40 us a request more in the serving group).
         """
         for _ in range(self.warmup if warmup is None else warmup):
             for batch in batches.values():
@@ -175,8 +180,12 @@ class Context:
         wall: dict[str, list[float]] = {name: [] for name in batches}
         cpu: dict[str, list[float]] = {name: [] for name in batches}
         ops: dict[str, int] = dict.fromkeys(batches, 0)
+        order = list(batches)
+        shuffler = random.Random(20261201)
         for _ in range(self.repeats if repeats is None else repeats):
-            for name, batch in batches.items():
+            shuffler.shuffle(order)
+            for name in order:
+                batch = batches[name]
                 cpu_start = time.thread_time_ns()
                 start = time.perf_counter_ns()
                 done = batch()
