@@ -143,7 +143,7 @@ class BaseApp:
         return response
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = Request(environ)
+        request = Request(environ, populate_request=False)  # no Request<->environ cycle
         response = add_cors_headers(request, self.dispatch_request(request))
         return response(environ, start_response)
 
