@@ -137,7 +137,7 @@ def _host(scheme: str, netloc: str) -> tuple[str, str, str]:
         port = parts.port
         host = name if port is None else f"{name}:{port}"
         default = 443 if scheme == "https" else 80
-        found = (host, host.partition(":")[0], str(port or default))
+        found = (host, name, str(port or default))
         if len(_HOSTS) >= _CACHE_SIZE:
             _HOSTS.clear()
         _HOSTS[key] = found

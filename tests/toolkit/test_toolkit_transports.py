@@ -156,3 +156,56 @@ def test_nested_intercepts_innermost_wins(smile: Fake) -> None:
             response = requests.get(f"{SMILE}/v1/customers", headers=other.headers())
             assert response.status_code == 200 and response.json()["customers"] == []
         assert hard_coded_client_balance(1, smile.credential()) == 5000
+
+
+# -- the hand-built environ against werkzeug's EnvironBuilder ------------------------------
+
+_ENVIRON_CASES = [
+    ("GET", "http://api.smile.io/v1/customers/1", {"Authorization": "Bearer k"}, b""),
+    ("GET", "https://api.smile.io/v1/customers?limit=2&cursor=abc%3D", {}, b""),
+    ("POST", "http://127.0.0.1:8001/v1/points_transactions",
+     {"Content-Type": "application/json", "Content-Length": "11"}, b'{"a": "b"}\n'),
+    ("PUT", "http://api.shopsocially.com:8002/v2/loyalty/users/bob%40x.com",
+     {"Content-Type": "application/x-www-form-urlencoded", "partner-id": "p", "api-key": "k"},
+     b"loyalty_level_id=1"),
+    ("DELETE", "http://localhost/caf%C3%A9?q=%C3%A9t%C3%A9", {"X-Custom": "1"}, b""),
+]  # fmt: skip
+_COMPARED = (
+    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME",
+    "SERVER_PORT", "HTTP_HOST", "SERVER_PROTOCOL", "wsgi.url_scheme", "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "url", "headers", "body"), _ENVIRON_CASES)
+def test_the_adapter_environ_is_what_werkzeug_would_build(
+    method: str, url: str, headers: dict[str, str], body: bytes
+) -> None:
+    """The in-process adapter writes the environ out by hand (werkzeug's builder cost as
+    much as the app); it must stay what the builder makes of the same request."""
+    from urllib.parse import urlsplit
+
+    from werkzeug.test import EnvironBuilder
+
+    from fakeservers.toolkit.transports import _environ
+
+    parts = urlsplit(url)
+    expected = EnvironBuilder(
+        path=parts.path, base_url=f"{parts.scheme}://{parts.netloc}",
+        query_string=parts.query, method=method, headers=headers, data=body or None,
+    ).get_environ()  # fmt: skip
+    ours = _environ(method, url, headers, body)
+    for key in _COMPARED:
+        assert ours.get(key) == expected.get(key), key
+    ours_headers = {k: v for k, v in ours.items() if k.startswith("HTTP_")}
+    assert ours_headers == {k: v for k, v in expected.items() if k.startswith("HTTP_")}
+    assert ours["wsgi.input"].read() == expected["wsgi.input"].read()
+
+
+def test_the_adapter_environ_of_an_ipv6_host_keeps_its_port() -> None:
+    from fakeservers.toolkit.transports import _environ
+
+    environ = _environ("GET", "http://[::1]:8001/v1/customers", {}, b"")
+    assert (environ["HTTP_HOST"], environ["SERVER_NAME"], environ["SERVER_PORT"]) == (
+        "[::1]:8001", "[::1]", "8001",
+    )  # fmt: skip
