@@ -78,9 +78,9 @@ class BaseApp:
         if missing:
             raise TypeError(f"no on_<endpoint> handler for {sorted(missing)}")
 
-    def bind(self, environ: WSGIEnvironment) -> tuple[MapAdapter, str, str]:
-        """`url_map.bind_to_environ(environ)`, its path and its query string, the adapter
-        reused across requests to the same host, scheme and script name.
+    def _bound(self, environ: WSGIEnvironment) -> tuple[MapAdapter, tuple[object, ...]]:
+        """`url_map.bind_to_environ(environ)` and its cache key, the adapter reused across
+        requests to the same host, scheme and script name.
 
         Binding builds a `MapAdapter` from every environ key it reads (host, scheme and
         upgrade headers, script name), which costs about as much as matching; the adapter
@@ -88,11 +88,6 @@ class BaseApp:
         the query string (used for redirects) explicitly, so one adapter per key serves
         every request with that key, in any thread.
         """
-        adapter, _ = self._bound(environ)
-        return adapter, *_decoded(environ)
-
-    def _bound(self, environ: WSGIEnvironment) -> tuple[MapAdapter, tuple[object, ...]]:
-        """The cached adapter for `environ` and its cache key."""
         key = tuple(map(environ.get, _BIND_KEYS))
         adapter = self._adapters.get(key)
         if adapter is None:
