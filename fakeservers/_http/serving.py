@@ -24,9 +24,20 @@ from waitress.server import TcpWSGIServer
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["ACCESS_LOG", "DroppedConnection", "ServerThread", "serve_in_thread"]
+__all__ = ["ACCESS_LOG", "DroppedConnection", "ServerThread", "drain", "serve_in_thread"]
 
 ACCESS_LOG = logging.getLogger("fakeservers.access")
+
+
+def drain(app_iter: Iterable[bytes]) -> bytes:
+    """A WSGI response body read whole, then closed as PEP 3333 asks (even on error):
+    what every in-process caller of an app (the toolkit's journal, its transports) does."""
+    try:
+        return b"".join(app_iter)
+    finally:
+        close = getattr(app_iter, "close", None)
+        if close is not None:
+            close()
 
 
 class DroppedConnection(Exception):

@@ -36,7 +36,7 @@ from fakeservers._http import (
     control_error,
     json_response,
 )
-from fakeservers._http.serving import DroppedConnection, ServerThread, serve_in_thread
+from fakeservers._http.serving import DroppedConnection, ServerThread, drain, serve_in_thread
 from fakeservers.toolkit import seedfile
 from fakeservers.toolkit.faults import Fault, FaultInjector
 from fakeservers.toolkit.journal import Journal
@@ -408,13 +408,7 @@ def _run(
         seen[:] = [status, headers]
         return start_response(status, headers, exc_info)
 
-    result = app(environ, capture)
-    try:
-        payload = b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
+    payload = drain(app(environ, capture))
     if not seen:
         return None, {}, payload
     return int(str(seen[0])[:3]), dict(seen[1]), payload

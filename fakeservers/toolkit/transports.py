@@ -33,7 +33,7 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
-from fakeservers._http.serving import DroppedConnection
+from fakeservers._http.serving import DroppedConnection, drain
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -60,13 +60,7 @@ def _call(
         seen[:] = [status, response_headers]
         return written.append
 
-    result = app(_environ(method, url, headers, body), start_response)
-    try:
-        content = b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
+    content = drain(app(_environ(method, url, headers, body), start_response))
     if written:  # the legacy `write()` callable: its bytes come first
         content = b"".join(written) + content
     status, response_headers = seen
