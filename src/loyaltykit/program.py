@@ -935,7 +935,9 @@ class Program:
         note: str | None = None,
     ) -> Transaction:
         # The hot path: checks inlined, the row stored and the Transaction returned built
-        # as plain tuples, the row dispatched straight to the fold.
+        # as plain tuples, the row dispatched straight to the fold. Both tuples are written
+        # out (here and in `_spend`): deriving one from the other (`from_row`, slicing)
+        # costs about 0.1 us, 7% of an earn.
         account = self._state.accounts.get(member_id) if type(member_id) is int else None
         if account is None or account.disabled:
             account = self._account(member_id)
