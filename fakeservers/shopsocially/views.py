@@ -32,6 +32,7 @@ from loyaltykit import (
     Tier,
     Transaction,
 )
+from loyaltykit.clock import MAX_LIFETIME
 
 __all__ = ["Call", "Operations", "Views", "call_for", "page"]
 
@@ -39,9 +40,9 @@ PAGE_SIZE = 10
 """Transactions per page: "The response will return only 10 records for each request"."""
 USERS_COUNT = 100
 USER_REDEMPTIONS_COUNT = 12
-MAX_EXPIRATION_DAYS = 36_500
-"""`points_expiration_period` above a century is refused: the expiry instant would leave
-the calendar (see docs/shopsocially.md)."""
+MAX_EXPIRATION_DAYS = MAX_LIFETIME.days
+"""`points_expiration_period` above the core's century is refused: the expiry instant would
+leave the calendar (see docs/shopsocially.md)."""
 T = TypeVar("T")
 
 

@@ -42,6 +42,7 @@ from loyaltykit import (
     Tier,
     Window,
 )
+from loyaltykit.clock import MAX_LIFETIME
 
 __all__ = ["SmileControl", "SmileControlViews"]
 
@@ -254,7 +255,7 @@ class SmileControlViews:
             variable_points_max=read_int(body, "variable_points_max", minimum=1),
             code_prefix=read_str(body, "code_prefix"),
             codes=codes,
-            expires_in_days=read_int(body, "expires_in_days", minimum=1),
+            expires_in_days=read_int(body, "expires_in_days", minimum=1, maximum=MAX_LIFETIME.days),
             active=read_bool(body, "active") is not False,
             display=_display(body),
         )

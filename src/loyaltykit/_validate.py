@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from loyaltykit.clock import ensure_utc
+from loyaltykit.clock import MAX_LIFETIME, ensure_utc
 from loyaltykit.errors import InvalidArgument
 
 
@@ -47,19 +47,14 @@ def optional_moment(value: object, field: str) -> datetime | None:
     return None if value is None else moment(value, field)
 
 
-MAX_DURATION = timedelta(days=36525)
-"""A century: the longest lifetime or delay a command accepts, so that the instants derived
-from it stay inside `datetime`'s range (see `loyaltykit.clock.LATEST`)."""
-
-
 def duration(value: object, field: str) -> timedelta | None:
     if value is None:
         return None
     if not isinstance(value, timedelta) or value <= timedelta(0):
         raise InvalidArgument(field, f"{field} must be a positive timedelta, got {value!r}")
-    if value > MAX_DURATION:
+    if value > MAX_LIFETIME:
         raise InvalidArgument(
-            field, f"{field} must be at most {MAX_DURATION.days} days (a century), got {value}"
+            field, f"{field} must be at most {MAX_LIFETIME.days} days (a century), got {value}"
         )
     return value
 

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 __all__ = [
     "EARLIEST",
     "LATEST",
+    "MAX_LIFETIME",
     "Clock",
     "ManualClock",
     "SystemClock",
@@ -26,6 +27,9 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 """The latest instant a `ManualClock` may show: lifetimes are capped at a century, so every
 expiry, approval date and calendar window the core derives from the clock stays inside
 `datetime`'s range (year 9999) instead of overflowing half-way through a command."""
+MAX_LIFETIME = timedelta(days=36525)
+"""A century: the longest lifetime or delay a command accepts (points, rewards, approval
+delays), so every instant derived from a clock within [EARLIEST, LATEST] has a calendar."""
 
 
 def ensure_utc(moment: datetime, field: str = "datetime") -> datetime:

@@ -180,10 +180,10 @@ def test_switching_to_multiplier_uses_the_bonus_multiplier(api: Api) -> None:
 
 
 def test_expiration_period_is_at_most_a_century(api: Api) -> None:
-    assert api.activity("long", points_expiration_period=36500)[
-        "points_expiration_period"] == 36500
-    status, body = api.post("/activities", {**REQUIRED, "points_expiration_period": 36501})
+    assert api.activity("long", points_expiration_period=36525)[
+        "points_expiration_period"] == 36525
+    status, body = api.post("/activities", {**REQUIRED, "points_expiration_period": 36526})
     assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
     status, body = api.put("/activities/long", {"points_expiration_period": 3000000})
     assert (status, body["reason"]) == (400, errors.INVALID_PARAMETERS)
-    assert api.ok("GET", "/activities/long")["points_expiration_period"] == 36500
+    assert api.ok("GET", "/activities/long")["points_expiration_period"] == 36525
