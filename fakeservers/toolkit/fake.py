@@ -442,7 +442,7 @@ def _request_headers(environ: WSGIEnvironment) -> dict[str, str]:
         name = names.get(key)
         if name is None:
             name = _header_name(key)
-        if name and (value or key[0] == "H"):  # an empty HTTP_* header is still a header
+        if name and (value or key.startswith("HTTP_")):  # an empty HTTP_* header still counts
             headers[name] = str(value)
     return headers
 
