@@ -21,6 +21,7 @@ from loyaltykit.ledger import Transaction, from_row
 from loyaltykit.orders import ClawbackPolicy
 
 if TYPE_CHECKING:
+    from loyaltykit._kernel import ProgramKernel
     from loyaltykit.program import Program
     from loyaltykit.state import State
 
@@ -113,7 +114,7 @@ def zone_from_data(name: str) -> tzinfo:
         raise InvalidArgument("timezone", f"unknown timezone {name!r}") from exc
 
 
-def snapshot(program: Program) -> dict[str, Any]:
+def snapshot(program: ProgramKernel) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "settings": {
