@@ -188,6 +188,9 @@ class ProgramKernel:
                 )
             )
 
+    # Clawback lives here, not with the orders commands: an approval caught up on by any
+    # command claws back what a return took while the award was pending.
+
     def _claw_to_target(self, order: Order, now: datetime) -> int:
         target = clawback_target(order.awarded, order.amount, order.returned_amount)
         points = max(0, target - order.clawed_back)
