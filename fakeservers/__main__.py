@@ -8,8 +8,11 @@ and every tenant's credentials are printed once the sockets are bound; Ctrl-C st
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -17,13 +20,19 @@ from typing import Any
 from fakeservers._http import Clock, OffsetClock, ServerThread
 from loyaltykit import SystemClock
 
-__all__ = ["main"]
+__all__ = ["CannotListen", "main", "program_name"]
 
 VENDORS = ("smile", "shopsocially")
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m fakeservers", description=__doc__)
+def program_name(argv0: str | None = None) -> str:
+    """How the user started us: `loyaltykit-fakes` (the script), else `python -m fakeservers`."""
+    name = os.path.basename(sys.argv[0] if argv0 is None else argv0)
+    return "python -m fakeservers" if name in ("", "__main__.py", "-c") else name
+
+
+def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog or program_name(), description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--smile-port", type=int, default=8001, help="0 picks a free port")
     parser.add_argument("--shopsocially-port", type=int, default=8002, help="0 picks a free port")
@@ -49,6 +58,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=8, help="worker threads per server")
     return parser.parse_args(argv)
+
+
+class CannotListen(Exception):
+    """A server could not bind its address (port in use, no such interface, ...)."""
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            "address already in use (choose another port with --smile-port or "
+            "--shopsocially-port; 0 picks a free one)"
+        )
+    if exc.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges)"
+    return exc.strerror or str(exc)
 
 
 def _available(name: str) -> bool:
@@ -80,25 +104,34 @@ def start(
     seed: Mapping[str, Any] | None = None,
     rate_limited: bool | None = None,
     threads: int = 8,
+    started: list[ServerThread] | None = None,
 ) -> list[ServerThread]:
-    """Build, bind and start every available fake; print where each one listens."""
+    """Build, bind and start every available fake; print where each one listens. Each
+    server is appended to `started` (a new list by default) as soon as it runs, so the
+    caller can stop those when a later one cannot listen (`CannotListen`)."""
     from fakeservers.toolkit import Fake
 
-    servers = []
+    servers = [] if started is None else started
+    lines = []
     for name in VENDORS:
         if not _available(name):
-            echo(f"{name}: not available (package missing)")
+            lines.append(f"{name}: not available (package missing)")
             continue
         fake = Fake(name, clock, seed=seed)
         if rate_limited is not None:
             for tenant in fake.registry.tenants():
                 tenant.rate_limited = rate_limited
-        fake.serve(host, ports[name], threads=threads)
+        try:
+            fake.serve(host, ports[name], threads=threads)
+        except OSError as exc:
+            where = f"{host}:{ports[name]}"
+            raise CannotListen(f"{name}: cannot listen on {where}: {_reason(exc)}") from None
         assert fake.server is not None
         servers.append(fake.server)
-        echo(f"{name}: {fake.url}")
-        for line in _credential_lines(fake):
-            echo(line)
+        lines.append(f"{name}: {fake.url}")
+        lines.extend(_credential_lines(fake))
+    for line in lines:  # once every server listens
+        echo(line)
     return servers
 
 
@@ -128,10 +161,14 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
             seed=seed,
             rate_limited=args.rate_limit,
             threads=args.threads,
+            started=servers,
         )
         print("control plane: <url>/_fake/ ; press Ctrl-C to stop", flush=True)
         while not done.wait(0.5):
             pass
+    except CannotListen as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
     except KeyboardInterrupt:
         print("stopping", flush=True)
     finally:

@@ -5,19 +5,27 @@ test asks for one of its fixtures by name (importing it costs nothing more than 
 
 Per vendor (`smile_...` and `shopsocially_...`):
 
-* `<vendor>_fake_server` (session): the `Fake`, served by waitress on 127.0.0.1, port 0.
-  Under pytest-xdist every worker process starts its own servers.
+* `<vendor>_fake_server` (session): the `Fake`, served by waitress on 127.0.0.1, port 0,
+  started by the first test that needs it. Under pytest-xdist every worker process starts
+  its own servers.
 * `<vendor>_fake` (function): the same `Fake`, reset for this test: every tenant rebuilt
-  from its seed, journal and faults cleared, the clock back at `fake_start`.
+  from its seed, journal and faults cleared, the clock back at `fake_start`; served,
+  unless the test reaches it only through `fake_hosts`.
 * `<vendor>_url`, `<vendor>_credentials` (`.headers`, `.api_key`, `.partner_id`),
   `<vendor>_program` (the tenant's core `Program`), `<vendor>_journal`, `<vendor>_faults`.
 
 Shared: `fake_clock` (the one `ManualClock` of both fakes, reset to `fake_start`),
 `fake_servers` (both fakes, reset) and `fake_hosts` (both fakes, reset, with requests for
-`api.smile.io` / `api.shopsocially.com` routed to them in-process while the test runs).
+`api.smile.io` / `api.shopsocially.com` routed to them in-process while the test runs; no
+server is started for it).
 Settings are session fixtures a `conftest.py` may override: `fake_start`, `fake_seed` (a
-seed file path or document; None = demo tenants), `fake_rate_limited` (None = as seeded),
-`fake_journal_size`, `fake_host`.
+seed file path or document; None = demo tenants; refused when dated after `fake_start`),
+`fake_rate_limited` (None = as seeded), `fake_journal_size`, `fake_host`, `fake_strict`.
+
+Strict mode (`fake_strict` returning True, or `@pytest.mark.fakes_strict(allow=...)` on a
+test, class or module) fails a test at teardown on requests a fake answered 401, 404 or
+405 and on armed faults that never fired, as pytest-httpserver's `check_assertions()` and
+responses' `assert_all_requests_are_fired` do.
 """
 
 from __future__ import annotations
@@ -64,7 +72,25 @@ def fake_journal_size() -> int:
 
 @pytest.fixture(scope="session")
 def fake_host() -> str:
+    """The interface the live servers bind."""
     return "127.0.0.1"
+
+
+@pytest.fixture(scope="session")
+def fake_strict() -> bool:
+    """Strict mode for every test (else per test with `@pytest.mark.fakes_strict`): a test
+    fails at teardown on requests a fake answered 401, 404 or 405 and on armed faults that
+    never fired."""
+    return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "fakes_strict(allow=()): fail the test at teardown on requests the Smile or "
+        "ShopSocially fakes answered 401, 404 or 405 (but the statuses or route specs in "
+        "`allow`) and on armed faults that never fired",
+    )
 
 
 # --- the clock -----------------------------------------------------------------------------
@@ -72,6 +98,7 @@ def fake_host() -> str:
 
 @pytest.fixture(scope="session")
 def fake_session_clock(fake_start: datetime) -> ManualClock:
+    """The one clock of the session (not reset: `fake_clock` is)."""
     from loyaltykit import ManualClock
 
     return ManualClock(fake_start)
@@ -84,67 +111,116 @@ def fake_clock(fake_session_clock: ManualClock, fake_start: datetime) -> ManualC
     return fake_session_clock
 
 
-# --- servers -------------------------------------------------------------------------------
+# --- the fakes and their servers ------------------------------------------------------------
 
 
-def _serve(
+def _build(
     name: str,
     clock: ManualClock,
     seed: str | Path | Mapping[str, Any] | None,
     journal_size: int,
-    host: str,
-) -> Iterator[Fake]:
+) -> Fake:
+    """The session's fake of one vendor, not served yet; a seed dated after the clock's
+    start is refused (its awards would lie in the future of every test)."""
     from fakeservers.toolkit import Fake, read_seed_file
+    from fakeservers.toolkit.seedfile import clock_mismatch
 
     document = read_seed_file(seed) if isinstance(seed, str | Path) else seed
-    fake = Fake(name, clock, seed=document, journal_size=journal_size).serve(host, 0)
+    if document is not None:
+        mismatch = clock_mismatch(document, name, clock.now())
+        if mismatch is not None:
+            pytest.fail(f"fake_seed: {mismatch}", pytrace=False)
+    return Fake(name, clock, seed=document, journal_size=journal_size)
+
+
+@pytest.fixture(scope="session")
+def _smile_session_fake(
+    fake_session_clock: ManualClock,
+    fake_seed: str | Path | Mapping[str, Any] | None,
+    fake_journal_size: int,
+) -> Fake:
+    return _build("smile", fake_session_clock, fake_seed, fake_journal_size)
+
+
+@pytest.fixture(scope="session")
+def _shopsocially_session_fake(
+    fake_session_clock: ManualClock,
+    fake_seed: str | Path | Mapping[str, Any] | None,
+    fake_journal_size: int,
+) -> Fake:
+    return _build("shopsocially", fake_session_clock, fake_seed, fake_journal_size)
+
+
+def _served(fake: Fake, host: str) -> Iterator[Fake]:
+    fake.serve(host, 0)
     try:
         yield fake
     finally:
         fake.stop()
 
 
-def _reset(fake: Fake, rate_limited: bool | None) -> Fake:
-    fake.reset(rate_limited=rate_limited)
-    return fake
-
-
 @pytest.fixture(scope="session")
-def smile_fake_server(
-    fake_session_clock: ManualClock,
-    fake_seed: str | Path | Mapping[str, Any] | None,
-    fake_journal_size: int,
-    fake_host: str,
-) -> Iterator[Fake]:
+def smile_fake_server(_smile_session_fake: Fake, fake_host: str) -> Iterator[Fake]:
     """The Smile fake on a live loopback server for the whole session (not reset)."""
-    yield from _serve("smile", fake_session_clock, fake_seed, fake_journal_size, fake_host)
+    yield from _served(_smile_session_fake, fake_host)
 
 
 @pytest.fixture(scope="session")
-def shopsocially_fake_server(
-    fake_session_clock: ManualClock,
-    fake_seed: str | Path | Mapping[str, Any] | None,
-    fake_journal_size: int,
-    fake_host: str,
-) -> Iterator[Fake]:
+def shopsocially_fake_server(_shopsocially_session_fake: Fake, fake_host: str) -> Iterator[Fake]:
     """The ShopSocially fake on a live loopback server for the whole session (not reset)."""
-    yield from _serve("shopsocially", fake_session_clock, fake_seed, fake_journal_size, fake_host)
+    yield from _served(_shopsocially_session_fake, fake_host)
+
+
+def _for_test(
+    request: pytest.FixtureRequest,
+    vendor: str,
+    fake: Fake,
+    rate_limited: bool | None,
+    strict: bool,
+) -> Iterator[Fake]:
+    """Reset `fake` for this test, serve it unless the test reaches it only through
+    `fake_hosts` (in-process), and check it at teardown in strict mode."""
+    names = request.fixturenames
+    if "fake_hosts" not in names or f"{vendor}_url" in names:
+        request.getfixturevalue(f"{vendor}_fake_server")
+    fake.reset(rate_limited=rate_limited)
+    yield fake
+    marker = request.node.get_closest_marker("fakes_strict")
+    if strict or marker is not None:
+        allow = marker.kwargs.get("allow", ()) if marker is not None else ()
+        found = fake.problems(allow)
+        if found:
+            pytest.fail(
+                "\n".join(["strict fakes:", *(f"  {line}" for line in found)]), pytrace=False
+            )
 
 
 @pytest.fixture
 def smile_fake(
-    smile_fake_server: Fake, fake_clock: ManualClock, fake_rate_limited: bool | None
-) -> Fake:
-    """The live Smile fake, reset for this test."""
-    return _reset(smile_fake_server, fake_rate_limited)
+    request: pytest.FixtureRequest,
+    _smile_session_fake: Fake,
+    fake_clock: ManualClock,
+    fake_rate_limited: bool | None,
+    fake_strict: bool,
+) -> Iterator[Fake]:
+    """The Smile fake, reset for this test, on its live server (unless the test reaches it
+    only through `fake_hosts`); checked at teardown in strict mode."""
+    yield from _for_test(request, "smile", _smile_session_fake, fake_rate_limited, fake_strict)
 
 
 @pytest.fixture
 def shopsocially_fake(
-    shopsocially_fake_server: Fake, fake_clock: ManualClock, fake_rate_limited: bool | None
-) -> Fake:
-    """The live ShopSocially fake, reset for this test."""
-    return _reset(shopsocially_fake_server, fake_rate_limited)
+    request: pytest.FixtureRequest,
+    _shopsocially_session_fake: Fake,
+    fake_clock: ManualClock,
+    fake_rate_limited: bool | None,
+    fake_strict: bool,
+) -> Iterator[Fake]:
+    """The ShopSocially fake, reset for this test, on its live server (unless the test
+    reaches it only through `fake_hosts`); checked at teardown in strict mode."""
+    yield from _for_test(
+        request, "shopsocially", _shopsocially_session_fake, fake_rate_limited, fake_strict
+    )
 
 
 @pytest.fixture
@@ -156,7 +232,7 @@ def fake_servers(smile_fake: Fake, shopsocially_fake: Fake) -> dict[str, Fake]:
 @pytest.fixture
 def fake_hosts(fake_servers: dict[str, Fake]) -> Iterator[dict[str, Fake]]:
     """Both fakes, reset; `requests` and `httpx` calls to the vendors' real hosts reach
-    them (in-process, no socket) for the duration of the test."""
+    them in-process (no server, no socket) for the duration of the test."""
     from fakeservers.toolkit.transports import intercept
 
     with intercept(*fake_servers.values()):
@@ -186,11 +262,14 @@ def smile_program(smile_fake: Fake) -> Program:
 
 @pytest.fixture
 def smile_journal(smile_fake: Fake) -> Journal:
+    """The Smile fake's request journal (`assert_called`, `entries`, `last`, `count`)."""
     return smile_fake.journal
 
 
 @pytest.fixture
 def smile_faults(smile_fake: Fake) -> FaultInjector:
+    """The Smile fake's fault injector (`error`, `rate_limit`, `latency`, `drop`,
+    `respond`)."""
     return smile_fake.faults
 
 
@@ -208,14 +287,19 @@ def shopsocially_credentials(shopsocially_fake: Fake) -> Credentials:
 
 @pytest.fixture
 def shopsocially_program(shopsocially_fake: Fake) -> Program:
+    """The ShopSocially tenant's core `Program`, to arrange and assert state directly."""
     return shopsocially_fake.program()
 
 
 @pytest.fixture
 def shopsocially_journal(shopsocially_fake: Fake) -> Journal:
+    """The ShopSocially fake's request journal (`assert_called`, `entries`, `last`,
+    `count`)."""
     return shopsocially_fake.journal
 
 
 @pytest.fixture
 def shopsocially_faults(shopsocially_fake: Fake) -> FaultInjector:
+    """The ShopSocially fake's fault injector (`error`, `rate_limit`, `latency`, `drop`,
+    `respond`)."""
     return shopsocially_fake.faults

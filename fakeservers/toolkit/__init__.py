@@ -5,14 +5,17 @@
 * `transports`: a `requests` adapter, an `httpx` transport, and `intercept()`, which sends
   requests for `api.smile.io` / `api.shopsocially.com` to the fakes.
 * `seedfile`: the JSON seed/export format.
+* `catalogue`: the route names faults and journal assertions take (`fake.routes()`).
 * `fakeservers.pytest_plugin`: the pytest fixtures (loaded automatically).
 """
 
+from fakeservers.toolkit.catalogue import RouteInfo, UnknownRoute
 from fakeservers.toolkit.fake import DEFAULT_JOURNAL_SIZE, Fake, build_fakes
 from fakeservers.toolkit.faults import Fault, FaultInjector
 from fakeservers.toolkit.journal import Entry, Journal, Route
 from fakeservers.toolkit.seedfile import (
     FORMAT,
+    SeedClockWarning,
     SeedError,
     read_seed_file,
     write_seed_file,
@@ -32,7 +35,10 @@ __all__ = [
     "FaultInjector",
     "Journal",
     "Route",
+    "RouteInfo",
+    "SeedClockWarning",
     "SeedError",
+    "UnknownRoute",
     "Vendor",
     "build_fakes",
     "read_seed_file",

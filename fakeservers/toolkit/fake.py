@@ -3,7 +3,8 @@
 `Fake` wraps the vendor's app (the very app `create_app()` returns) with
 
 * the request journal (`fake.journal`) and the fault injector (`fake.faults`);
-* extra control routes next to the vendor's `/_fake/` ones:
+* extra control routes next to the vendor's `/_fake/` ones: `GET /_fake/` (an index of
+  the control routes), `GET /_fake/routes` (the API's route names),
   `GET /_fake/journal` (`?tenant=`, `?route=`, `?limit=`), `DELETE /_fake/journal`,
   `GET|POST|DELETE /_fake/faults`, `DELETE /_fake/faults/<id>`,
   `GET /_fake/export` (`?tenant=` repeatable) and `POST /_fake/seed` (a seed document);
@@ -18,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,7 @@ from fakeservers._http import (
 )
 from fakeservers._http.serving import DroppedConnection, ServerThread, drain, serve_in_thread
 from fakeservers.toolkit import seedfile
+from fakeservers.toolkit.catalogue import RouteInfo, UnknownRoute, api_routes, control_routes
 from fakeservers.toolkit.faults import Fault, FaultInjector
 from fakeservers.toolkit.journal import Journal
 from fakeservers.toolkit.vendors import VENDORS, Credentials, FakeApp, Vendor
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
 
     from loyaltykit import Program
 
-__all__ = ["DEFAULT_JOURNAL_SIZE", "Fake", "build_fakes"]
+__all__ = ["DEFAULT_JOURNAL_SIZE", "STRICT_STATUSES", "Fake", "build_fakes"]
 
 DEFAULT_JOURNAL_SIZE = 1000
 CONTROL = "/_fake/"
@@ -58,6 +61,8 @@ ENDPOINT_CACHE = 4096
 def _toolkit_rules() -> Map:
     return Map(
         [
+            Rule("/_fake/", methods=["GET"], endpoint="index"),
+            Rule("/_fake/routes", methods=["GET"], endpoint="routes"),
             Rule("/_fake/journal", methods=["GET"], endpoint="journal"),
             Rule("/_fake/journal", methods=["DELETE"], endpoint="journal_clear"),
             Rule("/_fake/journal/clear", methods=["POST"], endpoint="journal_clear"),
@@ -89,9 +94,16 @@ class Fake:
         self.app: FakeApp = self.vendor.build(clock, demo and not seeded)
         self.registry = self.app.registry
         self.control = self.app.control
-        self.journal = Journal(journal_size)
-        self.faults = FaultInjector()
+        self.route_names = frozenset(
+            str(rule.endpoint)
+            for rule in self.app.url_map.iter_rules()
+            if not rule.rule.startswith(CONTROL)
+        )
+        """The API's route names (`routes()` has them with their paths)."""
+        self.journal = Journal(journal_size, self.route_names)
+        self.faults = FaultInjector(self.route_names)
         self.server: ServerThread | None = None
+        self._baseline: dict[str, tuple[dict[Any, str], Any, bool]] = {}
         self._rules = _toolkit_rules()
         self._routes = self.app.url_map.bind("fake")
         self._endpoints: dict[tuple[str, str], str | None] = {}
@@ -125,13 +137,17 @@ class Fake:
         return clock
 
     def tenant(self, name: str | None = None) -> Tenant[Any]:
-        """A tenant by name; by default the only (or the first) one."""
+        """A tenant by name; by default the first one the fake was built with (the demo
+        tenant, or the first of the seed's tenants for this vendor), else the first one."""
         if name is not None:
             return self.registry.tenant(name)
-        tenants = self.registry.tenants()
+        tenants = {t.name: t for t in self.registry.tenants()}
+        for first in self._baseline:
+            if first in tenants:
+                return tenants[first]
         if not tenants:
             raise LookupError(f"the {self.name} fake has no tenant")
-        return tenants[0]
+        return next(iter(tenants.values()))
 
     def program(self, tenant: str | None = None) -> Program:
         """The tenant's core `Program` (read it per use: a reset replaces it)."""
@@ -153,6 +169,46 @@ class Fake:
     def headers(self, tenant: str | None = None) -> dict[str, str]:
         """The request headers that authenticate as the tenant."""
         return self.vendor.headers(self.credential(tenant))
+
+    def routes(self) -> list[RouteInfo]:
+        """The API's named routes (name, methods, paths, summary): the names faults,
+        canned responses and journal assertions take."""
+        return api_routes(self.name, self.app.url_map)
+
+    def problems(self, allow: Iterable[int | str] = ()) -> list[str]:
+        """What strict mode fails a test on: requests answered 401, 404 or 405 by the fake
+        itself (not by a fault or canned response), and armed faults that never fired.
+        `allow` names statuses (`404`) or route specs (`"customer_show"`) that a test
+        expects to be refused."""
+        statuses = {a for a in allow if isinstance(a, int)}
+        specs = [self.journal.route(a) for a in allow if isinstance(a, str)]
+        found = []
+        for entry in self.journal.entries():
+            if entry.status not in STRICT_STATUSES or entry.fault is not None:
+                continue
+            if entry.status in statuses or any(
+                spec.matches(entry.method, entry.path, entry.endpoint) for spec in specs
+            ):
+                continue
+            name = entry.endpoint or "no such route"
+            found.append(
+                f"{self.name}: {entry.method} {entry.path} [{name}] answered {entry.status}: "
+                f"{entry.response_body[:200].decode('utf-8', 'replace')}"
+            )
+        for fault in self.faults.unfired():
+            found.append(
+                f"{self.name}: fault {fault.id} ({fault.kind} on {fault.route}"
+                + (f", tenant {fault.tenant!r}" if fault.tenant else "")
+                + ") never fired"
+            )
+        return found
+
+    def verify(self, allow: Iterable[int | str] = ()) -> None:
+        """Raise AssertionError listing `problems(allow)`, if any (what strict mode runs at
+        teardown; call it yourself outside pytest)."""
+        found = self.problems(allow)
+        if found:
+            raise AssertionError("\n".join(["strict fakes:", *(f"  {p}" for p in found)]))
 
     def baseline(self) -> None:
         """Remember the current tenants (names, credentials, seeders, settings): `reset`
@@ -188,8 +244,15 @@ class Fake:
         return seedfile.export_document(self.vendor, self.registry, tenants)
 
     def load(self, document: Mapping[str, Any]) -> list[str]:
-        """Create or replace the document's tenants for this vendor; returns their names."""
-        return seedfile.load_document(self.vendor, self.registry, document)
+        """Create or replace the document's tenants for this vendor; returns their names.
+
+        Warns (`SeedClockWarning`) when the document holds events dated after the fake's
+        clock (the pytest plugin refuses such a seed)."""
+        names = seedfile.load_document(self.vendor, self.registry, document)
+        mismatch = seedfile.clock_mismatch(document, self.name, self.now())
+        if mismatch is not None:
+            warnings.warn(mismatch, seedfile.SeedClockWarning, stacklevel=2)
+        return names
 
     # --- serving ---------------------------------------------------------------------
 
@@ -256,34 +319,61 @@ class Fake:
         tenant = self._tenant_name(environ)
         endpoint = self._endpoint(method, path)
         at = self.registry.clock.now()
-        fault = self._fault(method, path, endpoint, tenant) if self.faults.active else None
 
-        def record(status: int | None, headers: dict[str, str], payload: bytes) -> None:
+        def record(
+            status: int | None, headers: dict[str, str], payload: bytes, *applied: int | None
+        ) -> None:
             self.journal.add(
                 at, tenant, method, path, environ.get("QUERY_STRING", ""), endpoint,
                 _request_headers(environ), body, status, headers, payload,
-                fault.kind if fault else None,
+                fault.kind if fault else None, *applied,
             )  # fmt: skip
 
-        if fault is not None and fault.kind == "drop":
+        if not self.faults.active:
+            fault = None
+            status, headers, payload = _run(self.app, environ, start_response)
+            record(status, headers, payload)
+            return [payload]
+        fault, wait_after = self._fault(method, path, endpoint, tenant)
+        if fault is None or fault.after:
+            forward = start_response if fault is None else None
+            status, headers, payload = _run(self.app, environ, forward)
+            if wait_after:
+                time.sleep(wait_after)
+            if fault is None:
+                record(status, headers, payload)
+                return [payload]
+            if fault.kind == "drop":
+                record(None, {}, b"", status)
+                raise DroppedConnection(f"fault {fault.id}: connection dropped after acting")
+            if fault.kind == "latency":  # pragma: no cover (latency faults are never chosen)
+                raise AssertionError(fault)
+            answered = _run(self._fault_response(environ, fault), environ, start_response)
+            record(*answered, status)
+            return [answered[2]]
+        if fault.kind == "drop":
             record(None, {}, b"")
             raise DroppedConnection(f"fault {fault.id}: connection dropped")
-        app = self.app if fault is None else self._fault_response(environ, fault)
-        status, headers, payload = _run(app, environ, start_response)
+        status, headers, payload = _run(
+            self._fault_response(environ, fault), environ, start_response
+        )
         record(status, headers, payload)
         return [payload]
 
     def _fault(
         self, method: str, path: str, endpoint: str | None, tenant: str | None
-    ) -> Fault | None:
-        """The armed fault that answers this request, if any, after its added latency."""
-        delay, fault = self.faults.pick(method, path, endpoint, tenant)
+    ) -> tuple[Fault | None, float]:
+        """The armed fault that answers this request, if any, after the latency to add
+        before handling it; and the latency to add once it is handled."""
+        delay, fault, after = self.faults.pick(method, path, endpoint, tenant)
         if delay:
             time.sleep(delay)
-        return fault
+        return fault, after
 
     def _fault_response(self, environ: WSGIEnvironment, fault: Fault) -> Response:
         request = Request(environ)
+        if fault.kind == "respond":
+            return add_cors_headers(request, _canned(fault))
         exc: Exception
         if fault.kind == "rate_limit":
             exc = RateLimited(fault.retry_after)
@@ -301,6 +391,7 @@ class Fake:
         if fault.kind == "rate_limit":
             response.headers["Retry-After"] = str(max(0, round(fault.retry_after)))
         response.status_code = fault.status
+        response.headers.update(fault.headers)
         return add_cors_headers(request, response)
 
     # --- the toolkit's control routes ------------------------------------------------
@@ -320,12 +411,38 @@ class Fake:
         request = Request(environ)
         try:
             response = getattr(self, f"_on_{endpoint}")(request, **values)
+        except UnknownRoute as exc:
+            response = json_response(
+                {
+                    "error": {
+                        "message": str(exc),
+                        "code": "unknown_route",
+                        "did_you_mean": exc.suggestions,
+                    }
+                },
+                400,
+            )
         except (ValueError, LookupError, seedfile.SeedError) as exc:
             found = control_error(exc)
             response = found or json_response(
                 {"error": {"message": str(exc), "code": "invalid_argument"}}, 400
             )
         return add_cors_headers(request, response)(environ, start_response)
+
+    def _on_index(self, request: Request) -> Response:
+        maps = (self._rules, self.app.url_map)
+        return json_response(
+            {
+                "vendor": self.name,
+                "api_routes": "/_fake/routes",
+                "control": [info.to_json() for info in control_routes(maps)],
+            }
+        )
+
+    def _on_routes(self, request: Request) -> Response:
+        return json_response(
+            {"vendor": self.name, "routes": [info.to_json() for info in self.routes()]}
+        )
 
     def _on_journal(self, request: Request) -> Response:
         limit = request.args.get("limit", type=int)
@@ -362,7 +479,13 @@ class Fake:
         return json_response(self.export(names))
 
     def _on_seed(self, request: Request) -> Response:
-        return json_response({"loaded": self.load(_json_body(request))}, 201)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", seedfile.SeedClockWarning)
+            loaded = self.load(_json_body(request))
+        body: dict[str, Any] = {"loaded": loaded}
+        if caught:
+            body["warnings"] = [str(w.message) for w in caught]
+        return json_response(body, 201)
 
 
 def _json_body(request: Request) -> dict[str, Any]:
@@ -397,15 +520,30 @@ def _read_body(environ: WSGIEnvironment) -> bytes:
     return body
 
 
+def _canned(fault: Fault) -> Response:
+    """A `respond` fault's response: its status, JSON body (or text) and headers."""
+    if fault.text is not None:
+        response = Response(fault.text, status=fault.status, content_type="text/plain")
+    elif fault.body is None:
+        response = Response(b"", status=fault.status, content_type="application/json")
+    else:
+        response = json_response(fault.body, fault.status)
+    response.headers.update(fault.headers)
+    return response
+
+
 def _run(
-    app: WSGIApplication, environ: WSGIEnvironment, start_response: StartResponse
+    app: WSGIApplication, environ: WSGIEnvironment, start_response: StartResponse | None
 ) -> tuple[int | None, dict[str, str], bytes]:
-    """Call `app`, passing its status and headers on to `start_response`; its status code
-    (None if it never started a response), headers and whole body, for the journal."""
+    """Call `app`, passing its status and headers on to `start_response` (None: keep them;
+    the answer is to be replaced); its status code (None if it never started a response),
+    headers and whole body, for the journal."""
     seen: list[Any] = []
 
     def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
         seen[:] = [status, headers]
+        if start_response is None:
+            return _discard
         return start_response(status, headers, exc_info)
 
     payload = drain(app(environ, capture))
@@ -413,6 +551,14 @@ def _run(
         return None, {}, payload
     return int(str(seen[0])[:3]), dict(seen[1]), payload
 
+
+def _discard(data: bytes) -> None:
+    """The `write` callable of an answer that is never sent."""
+
+
+STRICT_STATUSES = frozenset({401, 404, 405})
+"""What strict mode counts as an unexpected request: the fake refused it as unknown
+(route or id), not allowed (method), or unauthenticated."""
 
 _HEADER_NAMES: dict[str, str] = {}
 """environ key -> header name ("" for a key that is no header), for `_request_headers`:

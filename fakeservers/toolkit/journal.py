@@ -15,7 +15,7 @@ import json
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
@@ -23,7 +23,17 @@ from urllib.parse import parse_qs
 
 import attrs
 
-__all__ = ["BodyMatcher", "Entry", "Journal", "Route", "matches_body"]
+from fakeservers.toolkit.catalogue import check_name
+
+__all__ = [
+    "BodyMatcher",
+    "Entry",
+    "Journal",
+    "Route",
+    "body_differences",
+    "matches_body",
+    "value_differences",
+]
 
 BodyMatcher = Mapping[str, Any] | Callable[[Any], bool] | str | bytes | re.Pattern[str]
 """A dict (these keys with these values), a predicate on the parsed body, a regular
@@ -41,7 +51,9 @@ class Route:
     endpoint: str | None = None
 
     @classmethod
-    def parse(cls, spec: str | None) -> Route:
+    def parse(cls, spec: str | None, names: Collection[str] | None = None) -> Route:
+        """Parse a spec; an endpoint name not in `names` (when given) is refused with
+        `UnknownRoute`, naming the closest ones."""
         if spec is None or spec in ("", "*"):
             return cls()
         head, _, tail = spec.strip().partition(" ")
@@ -49,6 +61,8 @@ class Route:
             return cls(method=head.upper(), path=tail.strip())
         if head.startswith("/"):
             return cls(path=head)
+        if names is not None:
+            check_name(head, names)
         return cls(endpoint=head)
 
     def matches(self, method: str, path: str, endpoint: str | None) -> bool:
@@ -67,7 +81,7 @@ class Route:
 
 @attrs.frozen
 class Entry:
-    """One request and what the fake answered (status None: the connection was dropped)."""
+    """One request and what the caller got (status None: the connection was dropped)."""
 
     seq: int
     at: datetime
@@ -83,7 +97,10 @@ class Entry:
     response_headers: dict[str, str]
     response_body: bytes
     fault: str | None = None
-    """The injected fault that answered instead of the fake, if any."""
+    """The injected fault (or canned response, `respond`) that answered, if any."""
+    applied_status: int | None = None
+    """When a fault fired after the fake acted (`after=True`): the status of the fake's own
+    answer, which the caller never got (the request was applied)."""
 
     @property
     def args(self) -> dict[str, str]:
@@ -114,6 +131,7 @@ class Entry:
             "response_headers": self.response_headers,
             "response_body": self.response_body.decode("utf-8", "replace"),
             "fault": self.fault,
+            "applied_status": self.applied_status,
         }
 
 
@@ -133,25 +151,72 @@ def _parse(raw: bytes, content_type: str) -> Any:
 
 def matches_body(entry: Entry, expected: BodyMatcher) -> bool:
     """Whether `entry`'s request body matches `expected` (see `BodyMatcher`)."""
+    return not body_differences(entry, expected)
+
+
+def body_differences(entry: Entry, expected: BodyMatcher) -> list[str]:
+    """What keeps `entry`'s request body from matching `expected` (empty: it matches).
+
+    Bytes compare with the raw body; a string or compiled pattern is searched in its text;
+    a callable is a predicate on the parsed body; a dict matches partially at every depth
+    (see `value_differences`).
+    """
     if isinstance(expected, bytes):
-        return entry.body == expected
-    if isinstance(expected, re.Pattern):
-        return expected.search(entry.body.decode("utf-8", "replace")) is not None
-    if isinstance(expected, str):
-        return re.search(expected, entry.body.decode("utf-8", "replace")) is not None
-    data = entry.data
+        return [] if entry.body == expected else ["body: the raw bytes differ"]
+    if isinstance(expected, re.Pattern | str):
+        pattern = expected if isinstance(expected, re.Pattern) else re.compile(expected)
+        if pattern.search(entry.body.decode("utf-8", "replace")) is not None:
+            return []
+        return [f"body: no match for {pattern.pattern!r}"]
+    return value_differences(expected, entry.data, "body")
+
+
+def value_differences(expected: Any, found: Any, where: str) -> list[str]:
+    """What differs between an expected value and a parsed one, each line naming its path.
+
+    A dict matches when each of its keys is present with a matching value (other keys are
+    ignored, at every depth); a list matches a list of the same length item by item; a
+    compiled pattern is searched in a string; a callable is a predicate; anything else
+    compares equal, or equal to a form value's text (form bodies carry strings: 100 matches
+    "100", True matches "true").
+    """
     if isinstance(expected, Mapping):
-        if not isinstance(data, Mapping):
-            return False
+        if not isinstance(found, Mapping):
+            return [f"{where}: expected an object, got {_shown(found)}"]
+        lines = []
         for key, value in expected.items():
-            found = data.get(key, MISSING)
-            if found is MISSING:
-                return False
-            # form bodies carry strings: 100 matches "100"
-            if found != value and not (isinstance(found, str) and found == _text(value)):
-                return False
-        return True
-    return bool(expected(data))
+            item = found.get(key, MISSING)
+            if item is MISSING:
+                lines.append(f"{where}.{key}: missing")
+            else:
+                lines.extend(value_differences(value, item, f"{where}.{key}"))
+        return lines
+    if isinstance(expected, list):
+        if not isinstance(found, list):
+            return [f"{where}: expected a list, got {_shown(found)}"]
+        if len(found) != len(expected):
+            return [f"{where}: expected {len(expected)} item(s), got {len(found)}"]
+        return [
+            line
+            for index, (want, got) in enumerate(zip(expected, found, strict=True))
+            for line in value_differences(want, got, f"{where}[{index}]")
+        ]
+    if isinstance(expected, re.Pattern):
+        if isinstance(found, str) and expected.search(found) is not None:
+            return []
+        return [f"{where}: expected a match for {expected.pattern!r}, got {_shown(found)}"]
+    if callable(expected):
+        if expected(found):
+            return []
+        return [f"{where}: {_shown(found)} fails {getattr(expected, '__name__', 'the check')}"]
+    if found == expected or (isinstance(found, str) and found == _text(expected)):
+        return []
+    return [f"{where}: expected {expected!r}, got {_shown(found)}"]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _text(value: Any) -> str:
@@ -166,12 +231,17 @@ it is read (recording happens on every request, reading seldom)."""
 
 
 class Journal:
-    """Bounded per-tenant request history with assertion helpers."""
+    """Bounded per-tenant request history with assertion helpers.
 
-    def __init__(self, size: int = 1000) -> None:
+    `names`, when given (a `Fake` gives its route names), is what route specs' endpoint
+    names are checked against: a misspelled one is refused instead of matching nothing.
+    """
+
+    def __init__(self, size: int = 1000, names: Collection[str] | None = None) -> None:
         if size < 1:
             raise ValueError("size must be at least 1")
         self.size = size
+        self.names = names
         self._by_tenant: dict[str | None, deque[_Row]] = {}
         self._seq = 0
         self._lock = threading.Lock()
@@ -208,15 +278,11 @@ class Journal:
             else:
                 self._by_tenant.pop(tenant, None)
 
-    def entries(
-        self,
-        route: str | None = None,
-        *,
-        tenant: str | None = None,
-        body: BodyMatcher | None = None,
-        status: int | None = None,
-    ) -> list[Entry]:
-        """Matching entries, oldest first (all tenants unless `tenant` is given)."""
+    def route(self, spec: str | None) -> Route:
+        """`Route.parse(spec)`, an endpoint name checked against this journal's names."""
+        return Route.parse(spec, self.names)
+
+    def _all(self, tenant: str | None) -> list[Entry]:
         with self._lock:
             if tenant is not None:
                 rows = list(self._by_tenant.get(tenant, ()))
@@ -225,10 +291,25 @@ class Journal:
                     (row for queue in self._by_tenant.values() for row in queue),
                     key=lambda row: int(row[0]),
                 )
-        spec = Route.parse(route)
+        return [Entry(*row) for row in rows]
+
+    def entries(
+        self,
+        route: str | None = None,
+        *,
+        tenant: str | None = None,
+        body: BodyMatcher | None = None,
+        status: int | None = None,
+    ) -> list[Entry]:
+        """Matching entries, oldest first (all tenants unless `tenant` is given).
+
+        `status` is the status the caller got (None never matches it: a dropped request
+        has no status; find those with `[e for e in entries() if e.status is None]`).
+        """
+        spec = self.route(route)
         return [
             e
-            for e in (Entry(*row) for row in rows)
+            for e in self._all(tenant)
             if spec.matches(e.method, e.path, e.endpoint)
             and (status is None or e.status == status)
             and (body is None or matches_body(e, body))
@@ -238,14 +319,32 @@ class Journal:
         with self._lock:
             return sum(len(q) for q in self._by_tenant.values())
 
-    def last(self, route: str | None = None, *, tenant: str | None = None) -> Entry:
-        found = self.entries(route, tenant=tenant)
+    def last(
+        self,
+        route: str | None = None,
+        *,
+        tenant: str | None = None,
+        body: BodyMatcher | None = None,
+        status: int | None = None,
+    ) -> Entry:
+        """The newest matching entry (AssertionError, with the near misses, if none)."""
+        found = self.entries(route, tenant=tenant, body=body, status=status)
         if not found:
-            raise AssertionError(f"no request matching {Route.parse(route)} was recorded")
+            raise AssertionError(
+                self._failure(route, tenant, body, status, "at least once", found)
+            )
         return found[-1]
 
-    def count(self, route: str | None = None, **filters: Any) -> int:
-        return len(self.entries(route, **filters))
+    def count(
+        self,
+        route: str | None = None,
+        *,
+        tenant: str | None = None,
+        body: BodyMatcher | None = None,
+        status: int | None = None,
+    ) -> int:
+        """How many entries match."""
+        return len(self.entries(route, tenant=tenant, body=body, status=status))
 
     # --- assertions -------------------------------------------------------------------
 
@@ -258,25 +357,116 @@ class Journal:
         body: BodyMatcher | None = None,
         status: int | None = None,
     ) -> list[Entry]:
-        """At least one matching request (exactly `times` if given); returns them."""
+        """At least one matching request (exactly `times` if given); returns them.
+
+        On failure the message lists the closest requests with what differed (route,
+        tenant, status, each body field) and the most recent ones with their route names.
+        """
         found = self.entries(route, tenant=tenant, body=body, status=status)
         if (times is None and not found) or (times is not None and len(found) != times):
             wanted = "at least once" if times is None else f"{times} time(s)"
-            raise AssertionError(
-                f"expected {Route.parse(route)}"
-                + (f" with body matching {body!r}" if body is not None else "")
-                + f" {wanted}, got {len(found)}; recorded: {self._summary(tenant)}"
-            )
+            raise AssertionError(self._failure(route, tenant, body, status, wanted, found))
         return found
 
-    def assert_called_once(self, route: str | None = None, **filters: Any) -> Entry:
-        return self.assert_called(route, times=1, **filters)[0]
+    def assert_called_once(
+        self,
+        route: str | None = None,
+        *,
+        tenant: str | None = None,
+        body: BodyMatcher | None = None,
+        status: int | None = None,
+    ) -> Entry:
+        """Exactly one matching request; returns it."""
+        return self.assert_called(route, times=1, tenant=tenant, body=body, status=status)[0]
 
-    def assert_not_called(self, route: str | None = None, **filters: Any) -> None:
-        self.assert_called(route, times=0, **filters)
+    def assert_not_called(
+        self,
+        route: str | None = None,
+        *,
+        tenant: str | None = None,
+        body: BodyMatcher | None = None,
+        status: int | None = None,
+    ) -> None:
+        """No matching request."""
+        self.assert_called(route, times=0, tenant=tenant, body=body, status=status)
 
-    def _summary(self, tenant: str | None) -> str:
-        recent = self.entries(tenant=tenant)[-10:]
-        if not recent:
-            return "nothing"
-        return ", ".join(f"{e.method} {e.path} -> {e.status}" for e in recent)
+    # --- failure reports ----------------------------------------------------------------
+
+    def differences(
+        self,
+        entry: Entry,
+        route: str | None = None,
+        *,
+        tenant: str | None = None,
+        body: BodyMatcher | None = None,
+        status: int | None = None,
+    ) -> list[str]:
+        """What keeps `entry` from matching these filters (empty: it matches)."""
+        spec = self.route(route)
+        lines = []
+        if not spec.matches(entry.method, entry.path, entry.endpoint):
+            lines.append(f"route: expected {spec}, got {_request(entry)}")
+        if tenant is not None and entry.tenant != tenant:
+            lines.append(f"tenant: expected {tenant!r}, got {entry.tenant!r}")
+        if status is not None and entry.status != status:
+            lines.append(f"status: expected {status}, got {entry.status}")
+        if body is not None:
+            lines.extend(body_differences(entry, body))
+        return lines
+
+    def _failure(
+        self,
+        route: str | None,
+        tenant: str | None,
+        body: BodyMatcher | None,
+        status: int | None,
+        wanted: str,
+        found: list[Entry],
+    ) -> str:
+        spec = self.route(route)
+        head = (
+            f"expected {spec}"
+            + (f" for tenant {tenant!r}" if tenant is not None else "")
+            + (f" with status {status}" if status is not None else "")
+            + (f" with body matching {body!r}" if body is not None else "")
+            + f" {wanted}, got {len(found)}"
+        )
+        recorded = self._all(None)
+        if not recorded:
+            return head + "; nothing was recorded"
+        lines = [head]
+        if found:
+            lines.append("matching requests:")
+            lines.extend(f"  {_line(e)}" for e in found[-NEAR_MISSES:])
+        else:
+            scored = [
+                (len(diff), -e.seq, e, diff)
+                for e in recorded
+                if (diff := self.differences(e, route, tenant=tenant, body=body, status=status))
+            ]
+            scored.sort(key=lambda item: item[:2])
+            lines.append("closest requests (what differed):")
+            for _, _, entry, diff in scored[:NEAR_MISSES]:
+                lines.append(f"  {_line(entry)}")
+                lines.extend(f"      {line}" for line in diff)
+        lines.append(f"recent requests (oldest first, last {RECENT}):")
+        lines.extend(f"  {_line(e)}" for e in recorded[-RECENT:])
+        return "\n".join(lines)
+
+
+NEAR_MISSES = 3
+"""Closest non-matching requests a failed assertion shows, with what differed."""
+RECENT = 10
+"""Most recent requests a failed assertion lists."""
+
+
+def _request(entry: Entry) -> str:
+    name = f" [{entry.endpoint}]" if entry.endpoint else " [no route]"
+    return f"{entry.method} {entry.path}{name}"
+
+
+def _line(entry: Entry) -> str:
+    status = "dropped" if entry.status is None else str(entry.status)
+    fault = f" (fault: {entry.fault})" if entry.fault else ""
+    tenant = f" tenant {entry.tenant!r}" if entry.tenant is not None else " no tenant"
+    return f"#{entry.seq} {_request(entry)} -> {status}{fault},{tenant}"

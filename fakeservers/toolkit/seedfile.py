@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +40,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT",
+    "SeedClockWarning",
     "SeedError",
+    "clock_mismatch",
     "export_document",
     "export_tenant",
+    "latest_instant",
     "load_document",
     "read_seed_file",
     "tenant_seeder",
@@ -53,6 +57,68 @@ FORMAT = "fakeservers.seed/1"
 
 class SeedError(ValueError):
     """The document is not a usable seed file."""
+
+
+class SeedClockWarning(UserWarning):
+    """A seed holds events dated after the clock it is loaded on (e.g. exported from a
+    command-line server on wall time, loaded into the pytest plugin's 2024-01-01): its
+    awards would be dated in the future of every request."""
+
+
+HAPPENED = frozenset({"at", "created_at", "recorded_at", "resolved_at", "used_at", "completed_at"})
+"""The keys of a snapshot's events that say when the program did something (not when
+something is due, such as `expires_at`, nor what a shop reported, such as an order's
+`updated_at`)."""
+
+
+def latest_instant(document: Mapping[str, Any], vendor: str) -> datetime | None:
+    """The latest moment anything happened in the vendor's tenants of a seed document
+    (None: no dated event), read from the snapshots' events."""
+    latest: datetime | None = None
+    stack: list[Any] = []
+    section = document.get(vendor)
+    if isinstance(section, Mapping) and isinstance(section.get("tenants"), list):
+        for tenant in section["tenants"]:
+            program = tenant.get("program") if isinstance(tenant, Mapping) else None
+            if isinstance(program, Mapping) and isinstance(program.get("journal"), list):
+                stack.extend(program["journal"])
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, Mapping):
+            for key, value in item.items():
+                if isinstance(value, Mapping | list):
+                    stack.append(value)
+                elif key in HAPPENED and isinstance(value, str):
+                    moment = _instant(value)
+                    if moment is not None and (latest is None or moment > latest):
+                        latest = moment
+    return latest
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def clock_mismatch(document: Mapping[str, Any], vendor: str, now: datetime) -> str | None:
+    """Why a seed does not fit a clock standing at `now` (its events are later), or None."""
+    latest = latest_instant(document, vendor)
+    if latest is None or latest <= now:
+        return None
+    return (
+        f"the {vendor} seed holds events up to {_iso(latest)}, after the fakes' clock "
+        f"({_iso(now)}): its points and awards would be dated in the future; start the "
+        f"clock at or after {_iso(latest)} (pytest: override the fake_start fixture)"
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def export_tenant(vendor: Vendor, tenant: Tenant[Any]) -> dict[str, Any]:

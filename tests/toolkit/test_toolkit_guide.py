@@ -13,13 +13,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from fakeservers._http import OffsetClock
-from fakeservers.toolkit import build_fakes
-from loyaltykit import SystemClock
 
 pytest_plugins = ["pytester"]
 
@@ -53,26 +50,15 @@ def test_script_examples_run(source: str) -> None:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
-def test_curl_examples(tmp_path: Path) -> None:
-    fakes = build_fakes(OffsetClock(SystemClock()))
-    for fake in fakes.values():
-        fake.serve()
-    try:
-        ports = {"8001": fakes["smile"].url, "8002": fakes["shopsocially"].url}
-        for block in SHELL:
-            script = re.sub(
-                r"http://127\.0\.0\.1:(8001|8002)", lambda m: ports[m.group(1)], block
-            )
-            done = subprocess.run(
-                ["bash", "-euo", "pipefail", "-c", script],
-                cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=30,
-            )
-            assert done.returncode == 0, done.stderr
-            for expected in re.findall(r"^# => (.*)$", block, flags=re.M):
-                assert expected in done.stdout, (expected, done.stdout)
-    finally:
-        for fake in fakes.values():
-            fake.stop()
+def test_curl_examples(tmp_path: Path, docs_servers: Callable[[str], str]) -> None:
+    for block in SHELL:
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", docs_servers(block)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        for expected in re.findall(r"^# => (.*)$", block, flags=re.M):
+            assert expected in done.stdout, (expected, done.stdout)

@@ -76,7 +76,7 @@ def test_assertion_helpers(smile: Fake) -> None:
 
     with pytest.raises(AssertionError, match=r"expected customer_show 3 time\(s\), got 2"):
         journal.assert_called("customer_show", times=3)
-    with pytest.raises(AssertionError, match="GET /v1/customers/1 -> 200"):
+    with pytest.raises(AssertionError, match=r"GET /v1/customers/1 \[customer_show\] -> 200"):
         journal.assert_not_called("customer_show")
 
 
@@ -116,3 +116,104 @@ def test_reset_over_the_control_plane_clears_journal_and_faults(
     assert requests.post(f"{smile_url}/_fake/reset", json={}).json() == {"reset": ["demo"]}
     assert len(smile_journal) == 0
     assert requests.get(f"{smile_url}/v1/customers/1", headers=headers).status_code == 200
+
+
+def _post_credit(fake: Fake, points: int, description: str = "Birthday bonus") -> None:
+    Client(fake).post(
+        "/v1/points_transactions",
+        json={"points_transaction": {
+            "customer_id": 1, "points_change": points, "description": description,
+        }},
+        headers=fake.headers(),
+    )  # fmt: skip
+
+
+def test_nested_bodies_match_partially(smile: Fake) -> None:
+    _post_credit(smile, 5)
+    journal = smile.journal
+    journal.assert_called_once("points_transaction_create",
+                               body={"points_transaction": {"points_change": 5}})  # fmt: skip
+    journal.assert_not_called(body={"points_transaction": {"points_change": 6}})
+    journal.assert_called(body={"points_transaction": {"description": re.compile("^Birth")}})
+    journal.assert_called(body={"points_transaction": {"points_change": lambda n: n > 0}})
+    journal.assert_not_called(body={"points_transaction": {"points_change": lambda n: n > 5}})
+    journal.assert_not_called(body={"points_transaction": {"note": "x"}})  # a missing key
+    journal.assert_not_called(body={"points_transaction": 5})
+    journal.assert_not_called(body={"points_transaction": {"points_change": {"a": 1}}})
+
+
+def test_lists_match_item_by_item() -> None:
+    fake = Fake("smile", ManualClock())
+    order = {"event": {"topic": "order/updated", "data": {
+        "external_id": "1001", "payment_status": "paid", "grand_total": "12.00",
+        "coupons": [{"code": "A", "kind": "x"}, {"code": "B"}], "customer": None,
+    }}}  # fmt: skip
+    Client(fake).post("/v1/events", json=order, headers=fake.headers())
+    journal = fake.journal
+    coupons = {"event": {"data": {"coupons": [{"code": "A"}, {"code": "B"}]}}}
+    journal.assert_called_once("event_create", body=coupons)
+    journal.assert_not_called(body={"event": {"data": {"coupons": [{"code": "A"}]}}})
+    journal.assert_not_called(body={"event": {"data": {"coupons": [{"code": "B"}, {}]}}})
+    journal.assert_not_called(body={"event": {"data": {"coupons": {"code": "A"}}}})
+    journal.assert_called(body={"event": {"data": {"customer": None}}})
+
+
+def test_status_entries_last_count_and_dropped(smile: Fake) -> None:
+    client = Client(smile)
+    client.get("/v1/customers/1", headers=smile.headers())
+    client.get("/v1/customers/999", headers=smile.headers())
+    smile.faults.drop("customer_show")
+    with pytest.raises(Exception, match="dropped"):
+        client.get("/v1/customers/2", headers=smile.headers())
+    journal = smile.journal
+    assert [e.status for e in journal.entries("customer_show")] == [200, 404, None]
+    assert journal.count("customer_show", status=404) == 1
+    assert journal.last("customer_show", status=200).path == "/v1/customers/1"
+    dropped = journal.last()
+    assert (dropped.status, dropped.fault, dropped.response_body) == (None, "drop", b"")
+    assert journal.entries(status=None) == journal.entries()  # None filters nothing
+    journal.assert_called("customer_show", status=404, times=1)
+    with pytest.raises(AssertionError, match="expected points_product_purchase at least"):
+        journal.last("points_product_purchase")
+
+
+def test_a_failed_assertion_shows_the_near_misses(smile: Fake) -> None:
+    client = Client(smile)
+    client.get("/v1/customers/1", headers=smile.headers())
+    _post_credit(smile, 50)
+    client.get("/v1/customers", headers=smile.headers("other"))
+    with pytest.raises(AssertionError) as caught:
+        smile.journal.assert_called(
+            "points_transaction_create",
+            body={"points_transaction": {"points_change": 5, "description": "Birthday bonus"}},
+            tenant="demo",
+        )
+    message = str(caught.value)
+    lines = message.splitlines()
+    assert lines[0].startswith("expected points_transaction_create for tenant 'demo' with body")
+    assert lines[0].endswith("at least once, got 0")
+    assert lines[1] == "closest requests (what differed):"
+    # the closest first: only its points differ
+    assert lines[2] == (
+        "  #2 POST /v1/points_transactions [points_transaction_create] -> 201, tenant 'demo'"
+    )
+    assert lines[3] == "      body.points_transaction.points_change: expected 5, got 50"
+    assert (
+        "route: expected points_transaction_create, got GET /v1/customers/1 [customer_show]"
+        in message
+    )
+    assert "tenant: expected 'demo', got 'other'" in message
+    assert "recent requests (oldest first, last 10):" in message
+    assert "  #3 GET /v1/customers [customers_list] -> 200, tenant 'other'" in message
+
+
+def test_an_empty_journal_says_so(smile: Fake) -> None:
+    with pytest.raises(AssertionError, match="got 0; nothing was recorded"):
+        smile.journal.assert_called("customer_show")
+
+
+def test_too_many_calls_lists_the_matching_ones(smile: Fake) -> None:
+    for _ in range(2):
+        Client(smile).get("/v1/customers/1", headers=smile.headers())
+    with pytest.raises(AssertionError, match=r"(?s)1 time\(s\), got 2\nmatching requests:\n  #1 "):
+        smile.journal.assert_called_once("customer_show")
