@@ -3,9 +3,11 @@
 Choose with HYPOTHESIS_PROFILE=deep (see README, "Deep runs").
 """
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterator
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -42,3 +44,49 @@ def docs_servers() -> Iterator[Callable[[str], str]]:
     finally:
         for fake in fakes.values():
             fake.stop()
+
+
+# -- stores: a SQLite file per test, one PostgreSQL cluster per session (a schema per test)
+
+_schemas = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[object]:
+    """A throwaway PostgreSQL server for the session (see loyaltykit.testing.postgres); fails,
+    never skips, when the server binaries are missing."""
+    from loyaltykit.testing.postgres import Cluster
+
+    try:
+        cluster = Cluster()
+    except RuntimeError as exc:
+        pytest.fail(str(exc).splitlines()[0], pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: object) -> str:
+    """A URL whose tables live in a fresh schema of the session's cluster."""
+    import psycopg
+
+    from loyaltykit.testing.postgres import Cluster
+
+    assert isinstance(pg_cluster, Cluster)
+    schema = f"t{os.getpid()}_{next(_schemas)}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as db:
+        db.execute(f"CREATE SCHEMA {schema}")
+    return pg_cluster.url() + "&options=" + quote(f"-csearch_path={schema}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: object) -> str:
+    return f"sqlite:///{tmp_path}/loyalty.db"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """Each durable test runs on both stores."""
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    url: str = request.getfixturevalue(name)
+    return url

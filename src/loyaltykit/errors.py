@@ -32,7 +32,11 @@ __all__ = [
     "ReferralNotFound",
     "RuleInactive",
     "RuleNotFound",
+    "SchemaTooNew",
     "SelfReferral",
+    "SettingsMismatch",
+    "StoreClosed",
+    "StoreError",
     "TierNotEligible",
     "TierNotFound",
     "TrackNotFound",
@@ -198,3 +202,45 @@ class OverReturn(LoyaltyError):
 
 class FulfillmentExpired(LoyaltyError):
     code = "fulfillment_expired"
+
+
+class StoreError(LoyaltyError):
+    """The store under a durable program failed or refused (database unreachable, disk
+    full, a write that could not commit); the command it interrupted changed nothing."""
+
+    code = "store_error"
+
+
+class StoreClosed(StoreError):
+    """A durable program was used after `close()`."""
+
+    code = "store_closed"
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer loyaltykit whose schema this one cannot read."""
+
+    code = "schema_too_new"
+
+    def __init__(self, found: int, supported: int) -> None:
+        super().__init__(
+            f"the store's schema is version {found}, written by a newer loyaltykit; this "
+            f"version reads schema versions up to {supported}: upgrade loyaltykit"
+        )
+        self.found = found
+        self.supported = supported
+
+
+class SettingsMismatch(StoreError):
+    """`Program.open` was given settings that differ from those stored at creation."""
+
+    code = "settings_mismatch"
+
+    def __init__(self, name: str, differences: dict[str, tuple[str, str]]) -> None:
+        listed = "; ".join(
+            f"{key}: stored {stored!r}, given {given!r}"
+            for key, (stored, given) in sorted(differences.items())
+        )
+        super().__init__(f"program {name!r} was created with other settings ({listed})")
+        self.name = name
+        self.differences = differences
