@@ -106,6 +106,10 @@ class ProgramKernel:
         self._journal.append(event)
         self._state.apply(event)
 
+    def _write(self) -> None:
+        """Called before a command emits anything it did not get from `_begin()` (a
+        durable program takes its store's write lock here; nothing to do in memory)."""
+
     def _begin(self) -> datetime:
         """Read the clock and bring time-driven state up to that instant."""
         now = self.clock.now()
@@ -333,6 +337,40 @@ class ProgramKernel:
         from loyaltykit.serialization import restore
 
         return restore(document, clock)
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        name: str = "default",
+        clock: Clock | None = None,
+        snapshot_every: int = 10_000,
+        **settings: Any,
+    ) -> Program:
+        """Open the program `name` kept in the store at `url`, creating it if needed.
+
+        `url` is `memory:` (a plain in-memory program, as `Program(...)` makes),
+        `sqlite:///path/to/file.db` or `postgresql://...` (see `loyaltykit.stores`).
+        `settings` (`clawback`, `timezone`, `started_at`, `seed`) are stored when the
+        program is created; opening it later with different ones raises
+        `SettingsMismatch`. A state snapshot is written every `snapshot_every` events (at
+        least; 0: only by `checkpoint()`), so opening replays only the events after it.
+        The returned program is durable: each command is committed when it returns (see
+        `loyaltykit.durable`). Close it with `close()` or use it as a context manager.
+        """
+        from loyaltykit.durable import open_program
+
+        return open_program(url, name=name, clock=clock, snapshot_every=snapshot_every, **settings)
+
+    def close(self) -> None:
+        """Release the program's store connection (nothing to release in memory)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def raw_state(self) -> State:

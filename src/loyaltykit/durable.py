@@ -193,6 +193,9 @@ class CommitLock:
             if exc_type is not None and len(program._journal) > self._mark:
                 program._rollback(self._mark)
             if batch is None:
+                if len(program._journal) > self._mark:  # a command that skipped _begin()
+                    program._rollback(self._mark)
+                    raise StoreError("internal error: events emitted outside a transaction")
                 return
             if batch.failure is None and len(program._journal) > batch.inserted:
                 self._insert(batch)
@@ -348,6 +351,9 @@ class DurableProgram(Program):
             raise StoreClosed(f"program {self.name!r} is closed")
 
     # -- the kernel's hooks ------------------------------------------------------------
+
+    def _write(self) -> None:
+        self._lock.write()
 
     def _begin(self) -> datetime:
         self._lock.write()

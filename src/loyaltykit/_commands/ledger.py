@@ -506,6 +506,7 @@ def expire_due(self: ProgramKernel, now: datetime | None = None) -> list[Transac
     Also applies the auto-approvals and period rollovers due by then, in time order.
     """
     with self._lock:
+        self._write()
         at = self.clock.now() if now is None else v.moment(now, "now")
         return self._catch_up(at)
 

@@ -16,6 +16,7 @@ def snapshot(self: ProgramKernel) -> dict[str, Any]:
     from loyaltykit.serialization import snapshot as document
 
     with self._lock:
+        self._begin_read()
         return document(self)
 
 
@@ -24,4 +25,5 @@ def state(self: ProgramKernel) -> dict[str, Any]:
     from loyaltykit.serialization import state_document
 
     with self._lock:
+        self._begin_read()
         return state_document(self._state)

@@ -124,11 +124,13 @@ def _pool_state(self: ProgramKernel, pool_id: object) -> PoolState:
 
 def pool(self: ProgramKernel, pool_id: int) -> CouponPool:
     with self._lock:
+        self._begin_read()
         return _pool_state(self, pool_id).pool
 
 
 def pools(self: ProgramKernel) -> list[CouponPool]:
     with self._lock:
+        self._begin_read()
         return [s.pool for s in self._state.pools.values()]
 
 
@@ -225,11 +227,13 @@ def _checked_offer(self: ProgramKernel, offer: RewardOffer) -> RewardOffer:
 
 def offer(self: ProgramKernel, offer_id: int) -> RewardOffer:
     with self._lock:
+        self._begin_read()
         return self._offer(offer_id)
 
 
 def offers(self: ProgramKernel) -> list[RewardOffer]:
     with self._lock:
+        self._begin_read()
         return list(self._state.offers.values())
 
 
