@@ -199,10 +199,21 @@ def read_bool(
 
 
 def read_datetime(
-    source: Mapping[str, Any], name: str, *, required: bool = False, label: str | None = None
+    source: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    label: str | None = None,
+    blank_ok: bool = True,
 ) -> datetime | None:
-    """An ISO-8601 date-time; a missing offset means UTC, as the vendors' examples do."""
+    """An ISO-8601 date-time; a missing offset means UTC, as the vendors' examples do.
+    `blank_ok=False` refuses a present but blank value (a query filter such as
+    `updated_at_min=` is a malformed date, not no filter)."""
     label = label or name
+    if not blank_ok and isinstance(source, Mapping):
+        given = source.get(name)
+        if isinstance(given, str) and not given.strip():
+            raise _invalid(label, "an ISO-8601 date-time")
     value = _get(source, name, required, label)
     if value is _MISSING:
         return None

@@ -71,6 +71,12 @@ OFFER_METADATA_KEYS = (
 
 ROLLING_DAYS = {Window.DAY: 1, Window.WEEK: 7, Window.MONTH: 30, Window.YEAR: 365}
 
+DEFAULT_RULE_IMAGE = "https://platform-images.smilecdn.co/earning-rule.png"
+DEFAULT_REWARD_IMAGE = "https://platform-images.smilecdn.co/reward.png"
+DEFAULT_TIER_IMAGE = "https://platform-images.smilecdn.co/vip-tier.png"
+"""What `image_url` reads when a rule, reward or VIP tier was created without one: the
+schema says string (never null), as Smile always shows an image (A23)."""
+
 
 def timestamp(moment: datetime | None) -> str | None:
     """`2017-04-04T15:10:42.030Z`: UTC, milliseconds, a `Z`."""
@@ -115,7 +121,11 @@ def vip_tier_id(program: Program, member: Member) -> int | None:
 
 
 def vip_tier(tier: Tier) -> JSON:
-    return {"id": tier.id, "name": tier.name, "image_url": tier.metadata.get("image_url")}
+    return {
+        "id": tier.id,
+        "name": tier.name,
+        "image_url": tier.metadata.get("image_url") or DEFAULT_TIER_IMAGE,
+    }
 
 
 def vip_tier_details(tier: Tier, offers: Mapping[int, RewardOffer], include: set[str]) -> JSON:
@@ -238,7 +248,7 @@ def reward(offer: RewardOffer) -> JSON:
         "id": meta.get("reward_id", offer.id),
         "name": offer.name,
         "description": meta.get("reward_description"),
-        "image_url": meta.get("image_url"),
+        "image_url": meta.get("image_url") or DEFAULT_REWARD_IMAGE,
         "created_at": _meta_time(meta.get("reward_created_at", meta.get("created_at"))),
         "updated_at": _meta_time(meta.get("reward_updated_at", meta.get("updated_at"))),
     }
@@ -267,18 +277,23 @@ def points_product(offer: RewardOffer, label: tuple[str, str]) -> JSON:
 
 
 def reward_fulfillment(fulfillment: Fulfillment, offer: RewardOffer) -> JSON:
-    """The reference's reward fulfillment object (embedded in purchases and referrals)."""
+    """The schema's RewardFulfillment (embedded in purchases and referrals): the reference's
+    12 keys plus `customer_id`, `fulfillment_status` and `usage_status` (A15), in the
+    order of the list-reward-fulfillments document."""
     meta = offer.metadata
     return {
         "id": fulfillment.id,
         "name": offer.name,
         "code": fulfillment.code,
-        "image_url": meta.get("image_url"),
+        "customer_id": fulfillment.member_id,
+        "fulfillment_status": str(fulfillment.status),
+        "image_url": meta.get("image_url") or DEFAULT_REWARD_IMAGE,
         "action_text": meta.get("action_text"),
         "action_url": meta.get("action_url"),
         "usage_instructions": meta.get("usage_instructions"),
         "terms_and_conditions": meta.get("terms_and_conditions"),
         "expires_at": timestamp(fulfillment.expires_at),
+        "usage_status": str(fulfillment.usage),
         "used_at": timestamp(fulfillment.used_at),
         "created_at": timestamp(fulfillment.created_at),
         "updated_at": timestamp(fulfillment.updated_at),
@@ -286,26 +301,11 @@ def reward_fulfillment(fulfillment: Fulfillment, offer: RewardOffer) -> JSON:
 
 
 def listed_reward_fulfillment(fulfillment: Fulfillment, offer: RewardOffer) -> JSON:
-    """An item of `GET /v1/reward_fulfillments` (smile-list-reward-fulfillments.txt order;
-    `customer_id` is a string there)."""
+    """An item of `GET /v1/reward_fulfillments`: the same object with `customer_id` a
+    string, as the primary list document has it (A6)."""
     body = reward_fulfillment(fulfillment, offer)
-    return {
-        "id": body["id"],
-        "name": body["name"],
-        "code": body["code"],
-        "customer_id": str(fulfillment.member_id),
-        "fulfillment_status": str(fulfillment.status),
-        "image_url": body["image_url"],
-        "action_text": body["action_text"],
-        "action_url": body["action_url"],
-        "usage_instructions": body["usage_instructions"],
-        "terms_and_conditions": body["terms_and_conditions"],
-        "expires_at": body["expires_at"],
-        "usage_status": str(fulfillment.usage),
-        "used_at": body["used_at"],
-        "created_at": body["created_at"],
-        "updated_at": body["updated_at"],
-    }
+    body["customer_id"] = str(fulfillment.member_id)
+    return body
 
 
 def points_purchase(fulfillment: Fulfillment, offer: RewardOffer) -> JSON:
@@ -373,7 +373,7 @@ def earning_rule(rule: EarningRule) -> JSON:
     return {
         "id": rule.id,
         "name": rule.name,
-        "image_url": meta.get("image_url"),
+        "image_url": meta.get("image_url") or DEFAULT_RULE_IMAGE,
         "action_text": meta.get("action_text"),
         "action_url": meta.get("action_url"),
         "restricted_to_vip_tier_ids": list(meta.get("restricted_to_vip_tier_ids", ())),

@@ -201,7 +201,7 @@ class SmileViews:
         include = _includes(args, CUSTOMER_INCLUDES)
         email = read_str(args, "email")
         state = read_str(args, "state", choices=[s.value for s in MemberState])
-        updated_min = read_datetime(args, "updated_at_min")
+        updated_min = read_datetime(args, "updated_at_min", blank_ok=False)
         program = backend.program
         members = [
             m
@@ -347,7 +347,7 @@ class SmileViews:
     def on_points_purchases_list(self, request: Request, backend: SmileBackend) -> Response:
         args = query(request)
         customer_id = read_int(args, "customer_id")
-        updated_min = read_datetime(args, "updated_at_min")
+        updated_min = read_datetime(args, "updated_at_min", blank_ok=False)
         program = backend.program
         offers = _offers(program)
         purchases = [
@@ -385,7 +385,7 @@ class SmileViews:
     def on_points_transactions_list(self, request: Request, backend: SmileBackend) -> Response:
         args = query(request)
         customer_id = read_int(args, "customer_id")
-        updated_min = read_datetime(args, "updated_at_min")
+        updated_min = read_datetime(args, "updated_at_min", blank_ok=False)
         program = backend.program
         offers = _offers(program)
         txns = [
@@ -445,7 +445,7 @@ class SmileViews:
         customer_id = read_int(args, "customer_id")
         status = read_str(args, "fulfillment_status", choices=[s.value for s in FulfillmentStatus])
         usage = read_str(args, "usage_status", choices=[u.value for u in UsageStatus])
-        updated_min = read_datetime(args, "updated_at_min")
+        updated_min = read_datetime(args, "updated_at_min", blank_ok=False)
         program = backend.program
         offers = _offers(program)
         found = [

@@ -163,6 +163,10 @@ def test_missing_or_invalid_parameters_are_named(
         ("/v1/customers", {"page_size": "300"}, "page_size"),
         ("/v1/customers", {"state": "vip"}, "state"),
         ("/v1/customers", {"updated_at_min": "yesterday"}, "updated_at_min"),
+        ("/v1/customers", {"updated_at_min": ""}, "updated_at_min"),  # blank: not "no filter"
+        ("/v1/points_transactions", {"updated_at_min": " "}, "updated_at_min"),
+        ("/v1/points_purchases", {"updated_at_min": ""}, "updated_at_min"),
+        ("/v1/reward_fulfillments", {"updated_at_min": ""}, "updated_at_min"),
         ("/v1/customers", {"include": "orders"}, "include"),
         ("/v1/customers/1", {"include": "vip_tier,bogus"}, "include"),
         ("/v1/points_products", {"exchange_type": "free"}, "exchange_type"),
