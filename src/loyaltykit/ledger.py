@@ -190,7 +190,12 @@ class Account:
     tiers: dict[int, int | None] = attrs.field(factory=dict)
     tier_floors: dict[int, int] = attrs.field(factory=dict)
     metrics: dict[int, tuple[datetime | None, Decimal]] = attrs.field(factory=dict)
-    last_award_id: int | None = None
+    last_credit_id: int | None = None
+    """The latest posted credit (earn, award, positive adjust): a member's last award."""
+    redeemed: int = 0
+    """Points exchanged for rewards (part of `spent`)."""
+    recovered: int = 0
+    """Points taken by clawback and settlement transactions."""
 
     def open_lot(self, txn_id: int, expires_at: datetime | None) -> None:
         if expires_at is None:

@@ -36,6 +36,7 @@ from loyaltykit.events import (
     TierFloorSet,
     TrackDefined,
 )
+from loyaltykit.indexes import INDEXED_KINDS, LedgerIndex, RecordIndex
 from loyaltykit.ledger import (
     AUTO_APPROVE_AT,
     CREATED_AT,
@@ -64,18 +65,26 @@ from loyaltykit.rewards import Fulfillment, RewardOffer
 from loyaltykit.rules import EarningRule, Window, window_end, window_start
 from loyaltykit.tiers import Metric, Tier, TierChange, TierTrack, tier_for
 
-__all__ = ["DUE_APPROVAL", "DUE_EXPIRY", "DUE_ROLLOVER", "State"]
+__all__ = [
+    "DUE_APPROVAL",
+    "DUE_EXPIRY",
+    "DUE_ROLLOVER",
+    "State",
+    "fulfillment_groups",
+    "member_groups",
+]
 
 DUE_APPROVAL, DUE_EXPIRY, DUE_ROLLOVER = 0, 1, 2
 """Kinds of due work; at one instant approvals run first, then expiry, then rollovers."""
 
 # Rows hold kinds and statuses as plain str; their values are read once into globals (on
 # Python 3.11 `TxnKind.AWARD.value` costs ~150 ns, a global ~20 ns).
-_AWARD, _EXPIRE, _CLAWBACK, _SETTLE = (
+_AWARD, _EXPIRE, _CLAWBACK, _SETTLE, _REDEEM = (
     TxnKind.AWARD.value,
     TxnKind.EXPIRE.value,
     TxnKind.CLAWBACK.value,
     TxnKind.SETTLE.value,
+    TxnKind.REDEEM.value,
 )
 _POSTED, _PENDING, _REJECTED = (
     TxnStatus.POSTED.value,
@@ -117,6 +126,10 @@ class State:
         self.due: list[tuple[datetime, int, int, int]] = []
         """One schedule of time-driven work: (when, DUE_*, id, track id or 0), a heap."""
         self.counters: dict[str, int] = {}
+        self.ledger_index = LedgerIndex()
+        """Paged reads of the ledger (see `indexes`); its runs are caught up by reads."""
+        self.member_index = RecordIndex(by_member=False)
+        self.fulfillment_index = RecordIndex(by_member=True)
         self._handlers: dict[type, Callable[[Any], None]] = {
             tuple: self.on_transaction,
             Transaction: lambda txn: self.on_transaction(to_row(txn)),
@@ -175,6 +188,8 @@ class State:
                 self.order_awards[(order_id, rule_id)] = txn_id
         if order_id is not None and order_id in self.orders:
             self._order_txn(row)
+        if kind in INDEXED_KINDS or row[STATUS] != _POSTED:
+            self.ledger_index.on_row(row)
         if row[STATUS] == _PENDING:
             account.pending += points
             auto_approve_at = row[AUTO_APPROVE_AT]
@@ -194,6 +209,7 @@ class State:
         account.earned += points
         account.available += points
         account.points_metric += points
+        account.last_credit_id = txn_id
         self.remaining[txn_id] = points
         perpetual = account.perpetual
         if not perpetual or perpetual[-1] < txn_id:
@@ -233,8 +249,9 @@ class State:
             account.open_lot(txn_id, expires_at)
             if expires_at is not None:
                 heapq.heappush(self.due, (expires_at, DUE_EXPIRY, txn_id, 0))
-        if row[KIND] == _AWARD:
-            account.last_award_id = txn_id
+        last = account.last_credit_id
+        if last is None or txn_id > last:  # an approval can post an older award
+            account.last_credit_id = txn_id
         account.points_metric += points
         if self.tracks:
             self._add_metric(account, Metric.POINTS_EARNED, at, Decimal(points))
@@ -255,6 +272,7 @@ class State:
             return
         if kind == _CLAWBACK:
             order_id = row[ORDER_ID]
+            account.recovered += need
             taken = account.consume(min(need, account.available), self.remaining)
             account.clawed_back += taken
             account.debt += need - taken
@@ -277,8 +295,11 @@ class State:
         if kind == _SETTLE:
             account.debt -= need
             account.clawed_back += need
+            account.recovered += need
         else:
             account.spent += need
+            if kind == _REDEEM:
+                account.redeemed += need
 
     def _on_resolved(self, event: AwardResolved) -> None:
         row = self.txns[event.txn_id - 1]
@@ -290,6 +311,7 @@ class State:
         resolved[RESOLVED_BY] = event.by
         resolved[EXPIRES_AT] = event.expires_at
         self.txns[event.txn_id - 1] = new = tuple(resolved)
+        self.ledger_index.on_resolved(row, event.approved, event.at)
         order_id = row[ORDER_ID]
         rule_id = row[RULE_ID]
         if event.approved:
@@ -355,6 +377,17 @@ class State:
                 self.by_referral_code.pop(old.referral_code, None)
         self.profiles[profile.id] = profile
         self._seen_id("member", profile.id)
+        if old is None:
+            self.member_index.add(
+                profile.id, profile.created_at, profile.updated_at, member_groups(profile)
+            )
+        else:
+            self.member_index.update(
+                profile.id,
+                old.created_at,
+                (old.updated_at, member_groups(old)),
+                (profile.updated_at, member_groups(profile)),
+            )
         if profile.email:
             self.by_email[profile.email.lower()] = profile.id
         if profile.external_id:
@@ -438,13 +471,29 @@ class State:
         fulfillment = event.fulfillment
         self.fulfillments[fulfillment.id] = fulfillment
         self._seen_id("fulfillment", fulfillment.id)
+        self.fulfillment_index.add(
+            fulfillment.id,
+            fulfillment.created_at,
+            fulfillment.updated_at,
+            fulfillment_groups(fulfillment),
+            fulfillment.member_id,
+        )
         if fulfillment.code is not None:
             self.by_code[fulfillment.code] = fulfillment.id
             if event.pool_id is not None:
                 self.pools[event.pool_id].mark_issued(fulfillment.code)
 
     def _on_fulfillment(self, event: FulfillmentUpdated) -> None:
-        self.fulfillments[event.fulfillment.id] = event.fulfillment
+        new = event.fulfillment
+        old = self.fulfillments[new.id]
+        self.fulfillments[new.id] = new
+        self.fulfillment_index.update(
+            new.id,
+            old.created_at,
+            (old.updated_at, fulfillment_groups(old)),
+            (new.updated_at, fulfillment_groups(new)),
+            new.member_id,
+        )
 
     def _on_order(self, event: OrderRecorded) -> None:
         order = event.order
@@ -541,6 +590,20 @@ class State:
             if tier_id is not None:
                 best = max(best, self.tiers[tier_id].multiplier)
         return best
+
+
+def member_groups(profile: MemberProfile) -> tuple[str]:
+    """The indexed groups of a member (see `indexes.RecordIndex`)."""
+    return (f"state {profile.state}",)
+
+
+def fulfillment_groups(fulfillment: Fulfillment) -> tuple[str, str, str]:
+    """The indexed groups of a fulfillment: its source, status and usage."""
+    return (
+        f"source {fulfillment.source}",
+        f"status {fulfillment.status}",
+        f"usage {fulfillment.usage}",
+    )
 
 
 def _net_spend(order: Order | None) -> Decimal:
