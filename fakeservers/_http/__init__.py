@@ -26,8 +26,10 @@ How a vendor package uses it (see `fakeservers.smile` for a complete example):
   `ParseError(field, problem, message)` with problem "missing", "invalid" or "body".
 * **Pagination** (`cursor.py`, `pagination.py`): `encode_cursor(Cursor(id, "next"))` gives
   base64 of `id:<n>,direction:next`; `decode_cursor` raises `ParseError`;
-  `keyset_page(records, key, limit=, cursor=)` pages newest first by id boundary;
-  `classic_page(records, page=, page_size=)` slices.
+  `keyset_list(lister, key, limit=, cursor=)` pages newest first by id boundary, asking a
+  `Lister` (a core paged read with its filters bound, or `lister_of(records, key)` over a
+  list in memory) for just the page; `keyset_page(records, key, ...)` is the same over a
+  list; `classic_page(records, page=, page_size=)` slices.
 * **Control plane** (`control.py`): `ControlPlane(registry, seeders)` is the Python twin of
   the shared `/_fake/` routes (tenants, credentials, rate-limit switch, reset, clock get /
   set / advance); mount them with `control_rules()` in the vendor's Map and pass
@@ -47,7 +49,14 @@ from fakeservers._http.control import ControlPlane, ControlViews, control_error,
 from fakeservers._http.cors import add_cors_headers, preflight_response
 from fakeservers._http.cursor import Cursor, decode_cursor, encode_cursor
 from fakeservers._http.errors import Conflict, ParseError, PlumbingError, RateLimited, UnknownTenant
-from fakeservers._http.pagination import Page, classic_page, keyset_page
+from fakeservers._http.pagination import (
+    Lister,
+    Page,
+    classic_page,
+    keyset_list,
+    keyset_page,
+    lister_of,
+)
 from fakeservers._http.parsing import (
     body_object,
     form_object,
@@ -86,6 +95,7 @@ __all__ = [
     "ErrorRenderer",
     "Handler",
     "LeakyBucket",
+    "Lister",
     "OffsetClock",
     "Page",
     "ParseError",
@@ -109,7 +119,9 @@ __all__ = [
     "iso",
     "json_object",
     "json_response",
+    "keyset_list",
     "keyset_page",
+    "lister_of",
     "preflight_response",
     "read_bool",
     "read_date",

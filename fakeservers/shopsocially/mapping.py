@@ -29,6 +29,7 @@ __all__ = [
     "APPROVAL_METHODS",
     "INTERVALS",
     "LEVEL_TYPES",
+    "LISTED_KINDS",
     "approval_method",
     "auto_approval_at",
     "find_level",
@@ -134,6 +135,10 @@ def find_level(program: Program, level_id: str) -> Tier:
         if tier.metadata.get(LEVEL_KEY) == level_id:
             return tier
     raise TierNotFound(level_id)
+
+
+LISTED_KINDS = frozenset(set(TxnKind) - {TxnKind.EXPIRE, TxnKind.SETTLE})
+"""Kinds with a `transaction_type`: the ones the transaction lists show."""
 
 
 def transaction_type(txn: Transaction) -> str | None:

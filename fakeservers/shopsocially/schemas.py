@@ -26,7 +26,7 @@ from loyaltykit import (
     TxnKind,
     TxnStatus,
 )
-from loyaltykit.errors import RuleNotFound
+from loyaltykit.errors import FulfillmentNotFound, RuleNotFound
 
 __all__ = ["Render"]
 
@@ -41,7 +41,7 @@ class Render:
         self.program = program
         self.partner_id = partner_id
         self._rules: dict[int, EarningRule | None] = {}
-        self._fulfillments: dict[int, Fulfillment] | None = None
+        self._fulfillments: dict[int, Fulfillment | None] = {}
         self._members: dict[int, Member] = {}
 
     def remember(self, member: Member, rule: EarningRule) -> None:
@@ -60,11 +60,13 @@ class Render:
         return self._rules[rule_id]
 
     def _fulfillment(self, txn_id: int) -> Fulfillment | None:
-        if self._fulfillments is None:
-            self._fulfillments = {
-                item.txn_id: item for item in self.program.fulfillments() if item.txn_id is not None
-            }
-        return self._fulfillments.get(txn_id)
+        if txn_id not in self._fulfillments:
+            try:
+                found: Fulfillment | None = self.program.fulfillment_by_transaction(txn_id)
+            except FulfillmentNotFound:
+                found = None
+            self._fulfillments[txn_id] = found
+        return self._fulfillments[txn_id]
 
     def _member(self, member_id: int) -> Member:
         member = self._members.get(member_id)
@@ -171,32 +173,22 @@ class Render:
         }
 
     # --- users -----------------------------------------------------------------------------
-    def _totals(self, txns: list[Transaction]) -> dict[str, int]:
-        """Redeemed vs deducted split the core's `spent` by how the points left (`txns`:
-        the member's transactions)."""
-        redeemed = deducted = 0
-        for txn in txns:
-            if txn.status is not TxnStatus.POSTED or txn.points >= 0:
-                continue
-            if txn.kind is TxnKind.REDEEM:
-                redeemed -= txn.points
-            elif txn.kind in (TxnKind.SPEND, TxnKind.ADJUST, TxnKind.CLAWBACK, TxnKind.SETTLE):
-                deducted -= txn.points
-        return {"redeemed": redeemed, "deducted": deducted}
-
     @staticmethod
-    def _last_award(txns: list[Transaction]) -> Transaction | None:
-        for txn in reversed(txns):
-            if mapping.transaction_type(txn) == "award" and txn.status is TxnStatus.POSTED:
-                return txn
-        return None
+    def _deducted(member: Member) -> int:
+        """Points that left by deduction: manual debits (the core's `spent` less
+        redemptions), clawbacks and settlements; the core keeps each as a running total."""
+        return member.spent - member.redeemed + member.recovered
+
+    def _last_award(self, member: Member) -> Transaction | None:
+        """The latest posted award (an award, earn or positive adjustment: a credit)."""
+        last = member.last_credit_id
+        return self.program.transaction(last) if last is not None else None
 
     def user(self, member: Member) -> dict[str, Any]:
         profile = member.profile
         meta = profile.metadata
         period, lifetime = self._level_ids(member)
-        txns = self.program.transactions(member.id)  # read once for both of its uses
-        last = self._last_award(txns)
+        last = self._last_award(member)
         last_rule = self._rule(last.rule_id) if last is not None else None
         return {
             "user_id": str(member.id),
@@ -206,7 +198,7 @@ class Render:
             "gender": meta.get("gender", "unknown"),
             "profile_image_url": meta.get("profile_image_url", ""),
             "merchant_uid": profile.external_id or "",
-            "redeemed_points": self._totals(txns)["redeemed"],
+            "redeemed_points": member.redeemed,
             "available_points": member.balance,
             "pending_points": member.pending,
             "loyalty_level_id": _level_field(period, mapping.LEVEL_KEY),
@@ -233,11 +225,10 @@ class Render:
         }
 
     def user_points(self, member: Member) -> dict[str, Any]:
-        totals = self._totals(self.program.transactions(member.id))
         return {
             "available": member.balance,
-            "redeemed": totals["redeemed"],
-            "deducted_points": totals["deducted"],
+            "redeemed": member.redeemed,
+            "deducted_points": self._deducted(member),
             "expired_points": member.expired,
             "pending_points": member.pending,
             "qualified_points": member.earned,

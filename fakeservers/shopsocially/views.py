@@ -8,6 +8,7 @@ multipliers, pools, tiers, clawback, expiry: all the core's.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from loyaltykit import (
     Transaction,
 )
 from loyaltykit.clock import MAX_LIFETIME
+from loyaltykit.queries import MAX_OFFSET, MAX_PAGE
 
 __all__ = ["Call", "Operations", "Views", "call_for", "page"]
 
@@ -141,21 +143,34 @@ class Operations:
             "points_status") else None
         wanted = wanted or None
         start_index = self._index(p, "start_index", 0, minimum=0)
-        listed = call.program.transactions(member.id if member is not None else None)
-        rows: list[Transaction] = []
-        for txn in listed:
-            if mapping.transaction_type(txn) is None or not start <= txn.created_at < end:
-                continue
-            if wanted is not None and call.render.points_status(txn) not in wanted:
-                continue
-            rows.append(txn)
-        rows.sort(key=lambda txn: (txn.created_at, txn.id), reverse=True)
-        chunk, following, more = page(rows, start_index, PAGE_SIZE)
+        # newest first by (created_at, id), the listed kinds only, read from the indexes
+        listing = functools.partial(
+            call.program.transactions_page,
+            member.id if member is not None else None,
+            since=start,
+            until=end,
+            kinds=mapping.LISTED_KINDS,
+            by_time=True,
+        )
+        if wanted is None:
+            total = call.program.count_transactions(
+                member.id if member is not None else None,
+                since=start,
+                until=end,
+                kinds=mapping.LISTED_KINDS,
+            )
+            chunk = _slice(listing, start_index, PAGE_SIZE, total)
+        else:  # a status depends on what became of the points: each one in range is read
+            rows = [txn for txn in _every(listing)
+                    if call.render.points_status(txn) in wanted]
+            total = len(rows)
+            chunk = rows[start_index : start_index + PAGE_SIZE]
+        following = start_index + PAGE_SIZE
         return {
-            "total": len(rows),
+            "total": total,
             "next_start_index": following,
             "transactions": [call.render.transaction(txn) for txn in chunk],
-            "more": more,
+            "more": following < total,
         }
 
     def list_transactions(self, call: Call) -> Any:
@@ -201,22 +216,27 @@ class Operations:
         )
         start_index = self._index(p, "start_index", 0, minimum=0)
         count = self._index(p, "count", USERS_COUNT, minimum=1)
-        matched: list[Member] = []
-        for member in call.program.members():
-            if filter_by == "enrollment_date":
-                when: datetime | None = member.profile.created_at
-            else:
-                visible = [txn for txn in call.program.transactions(member.id)
-                           if mapping.transaction_type(txn) is not None]
-                when = visible[-1].created_at if visible else None
-            if when is not None and start <= when < end:
-                matched.append(member)
-        chunk, following, more = page(matched, start_index, count)
+        program = call.program
+        if filter_by == "enrollment_date":  # enrolment order, read from the indexes
+            total = program.count_members(since=start, until=end)
+            listing = functools.partial(
+                program.members_page, since=start, until=end, newest_first=False
+            )
+            chunk: list[Member] = _slice(listing, start_index, count, total)
+        else:  # each member's last listed transaction: one indexed read per member
+            everyone = functools.partial(program.members_page, newest_first=False)
+            matched = [
+                member for member in _every(everyone)
+                if _active_in(program, member.id, start, end)
+            ]
+            total = len(matched)
+            chunk = matched[start_index : start_index + count]
+        following = start_index + count
         return {
-            "total_loyalty_users": len(matched),
+            "total_loyalty_users": total,
             "next_start_index": following,
             "loyalty_users": [call.render.user(member) for member in chunk],
-            "more": more,
+            "more": following < total,
         }
 
     def get_user(self, call: Call, user_email: str) -> Any:
@@ -563,6 +583,36 @@ class Operations:
     @staticmethod
     def _index(p: Params, key: str, default: int, *, minimum: int) -> int:
         return wire.parse_int(p.raw(key), minimum=minimum) if p.present(key) else default
+
+
+def _slice(listing: Callable[..., list[T]], start: int, count: int, total: int) -> list[T]:
+    """Records `start` to `start + count` of a paged core read, a core page at a time."""
+    found: list[T] = []
+    end = min(start + count, total)
+    while start < end:
+        step = min(end - start, MAX_PAGE)
+        got = listing(offset=start, limit=step)
+        found += got
+        if len(got) < step:
+            break
+        start += step
+    return found
+
+
+def _every(listing: Callable[..., list[T]]) -> list[T]:
+    """Every record of a paged core read, a core page at a time."""
+    found: list[T] = []
+    while True:
+        got = listing(offset=len(found), limit=MAX_PAGE)
+        found += got
+        if len(got) < MAX_PAGE or len(found) > MAX_OFFSET:
+            return found
+
+
+def _active_in(program: Program, member_id: int, start: datetime, end: datetime) -> bool:
+    """Whether the member's last listed transaction was made in [start, end)."""
+    last = program.transactions_page(member_id, kinds=mapping.LISTED_KINDS, limit=1)
+    return bool(last) and start <= last[0].created_at < end
 
 
 def _decimal_id(text: str) -> int | None:

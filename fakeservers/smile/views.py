@@ -9,20 +9,21 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.wrappers import Request, Response
 
 from fakeservers._http import (
+    Lister,
     ParseError,
     TenantRegistry,
     classic_page,
     decode_cursor,
     json_object,
     json_response,
-    keyset_page,
+    keyset_list,
+    lister_of,
     read_datetime,
     read_identifier,
     read_int,
@@ -39,10 +40,11 @@ from fakeservers.smile.errors import (
 from fakeservers.smile.events import TOPICS, apply_event
 from fakeservers.smile.urls import PUBLIC_APP_FORBIDDEN
 from loyaltykit import (
-    Fulfillment,
     FulfillmentNotFound,
     FulfillmentStatus,
     InvalidArgument,
+    Member,
+    MemberNotFound,
     MemberState,
     PriceKind,
     Program,
@@ -51,6 +53,7 @@ from loyaltykit import (
     TxnStatus,
     UsageStatus,
 )
+from loyaltykit.queries import MAX_OFFSET
 
 __all__ = ["PUBLIC_APP", "SmileViews"]
 
@@ -133,23 +136,29 @@ def _includes(args: Args, allowed: Sequence[str]) -> set[str]:
 def _listing(
     args: Args,
     name: str,
-    records: Sequence[T],
+    lister: Lister[T],
     key: Callable[[T], int],
     serialize: Callable[[T], dict[str, Any]],
     *,
     classic: bool = True,
 ) -> Response:
-    """Cursor pagination (newest first, with metadata), or the deprecated page/page_size."""
+    """Cursor pagination (newest first, with metadata), or the deprecated page/page_size
+    (oldest first); `lister` is asked for just the page (see `fakeservers._http.pagination`)."""
     limit = read_int(args, "limit", minimum=1, maximum=MAX_LIMIT)
     token = read_str(args, "cursor")
     page = read_int(args, "page", minimum=1)
     page_size = read_int(args, "page_size", minimum=1, maximum=MAX_LIMIT)
     if classic and token is None and limit is None and (page or page_size):
-        ordered = sorted(records, key=key)
-        chosen = classic_page(ordered, page=page or 1, page_size=page_size or DEFAULT_LIMIT)
+        size = page_size or DEFAULT_LIMIT
+        offset = ((page or 1) - 1) * size
+        chosen = (
+            lister(newest_first=False, after_id=None, before_id=None, offset=offset, limit=size)
+            if offset <= MAX_OFFSET
+            else []  # further than any history held in memory: past the last page
+        )
         return json_response({name: [serialize(r) for r in chosen]})
     cursor = decode_cursor(token) if token is not None else None
-    found = keyset_page(records, key, limit=limit or DEFAULT_LIMIT, cursor=cursor)
+    found = keyset_list(lister, key, limit=limit or DEFAULT_LIMIT, cursor=cursor)
     return json_response(
         {
             name: [serialize(r) for r in found.items],
@@ -161,8 +170,23 @@ def _listing(
     )
 
 
-def _since(moment: datetime | None, value: datetime) -> bool:
-    return moment is None or value >= moment
+def _member_id(member: Member) -> int:
+    return member.id
+
+
+def _record_id(record: Any) -> int:
+    ident: int = record.id
+    return ident
+
+
+def _for_customer(program: Program, customer_id: int | None, lister: Lister[T]) -> Lister[T]:
+    """`lister`, or nothing at all for an unknown customer (a filter, not a lookup: 200)."""
+    if customer_id is not None:
+        try:
+            program.member(customer_id)
+        except MemberNotFound:
+            return lister_of([], _record_id)
+    return lister
 
 
 def _offers(program: Program) -> dict[int, RewardOffer]:
@@ -203,18 +227,32 @@ class SmileViews:
         state = read_str(args, "state", choices=[s.value for s in MemberState])
         updated_min = read_datetime(args, "updated_at_min", blank_ok=False)
         program = backend.program
-        members = [
-            m
-            for m in program.members()
-            if (email is None or (m.email or "").lower() == email.lower())
-            and (state is None or m.state == state)
-            and _since(updated_min, m.profile.updated_at)
-        ]
+        lister: Lister[Member]
+        if email is None:
+            lister = functools.partial(
+                program.members_page,
+                state=MemberState(state) if state is not None else None,
+                updated_since=updated_min,
+            )
+        else:  # an email names one member at most
+            try:
+                found = [program.member_by_email(email)]
+            except MemberNotFound:
+                found = []
+            lister = lister_of(
+                [
+                    m
+                    for m in found
+                    if (state is None or m.state == state)
+                    and (updated_min is None or m.profile.updated_at >= updated_min)
+                ],
+                _member_id,
+            )
         return _listing(
             args,
             "customers",
-            members,
-            lambda m: m.id,
+            lister,
+            _member_id,
             lambda m: schemas.customer(program, m, include),
         )
 
@@ -340,9 +378,6 @@ class SmileViews:
             fulfillment = program.redeem(customer_id, offer.id, points=points)
         return json_response({"points_purchase": schemas.points_purchase(fulfillment, offer)}, 201)
 
-    def _purchases(self, program: Program) -> list[Fulfillment]:
-        return [f for f in program.fulfillments() if f.source == REDEMPTION]
-
     @api
     def on_points_purchases_list(self, request: Request, backend: SmileBackend) -> Response:
         args = query(request)
@@ -350,17 +385,21 @@ class SmileViews:
         updated_min = read_datetime(args, "updated_at_min", blank_ok=False)
         program = backend.program
         offers = _offers(program)
-        purchases = [
-            f
-            for f in self._purchases(program)
-            if (customer_id is None or f.member_id == customer_id)
-            and _since(updated_min, f.updated_at)
-        ]
+        purchases = _for_customer(
+            program,
+            customer_id,
+            functools.partial(
+                program.fulfillments_page,
+                customer_id,
+                source=REDEMPTION,
+                updated_since=updated_min,
+            ),
+        )
         return _listing(
             args,
             "points_purchases",
             purchases,
-            lambda f: f.id,
+            _record_id,
             lambda f: schemas.points_purchase(f, offers[f.offer_id]),
             classic=False,
         )
@@ -388,18 +427,22 @@ class SmileViews:
         updated_min = read_datetime(args, "updated_at_min", blank_ok=False)
         program = backend.program
         offers = _offers(program)
-        txns = [
-            t
-            for t in program.transactions()
-            if t.status is TxnStatus.POSTED
-            and (customer_id is None or t.member_id == customer_id)
-            and _since(updated_min, t.resolved_at or t.created_at)
-        ]
+        # a transaction's updated_at is when it was posted (an approved award: its approval)
+        txns = _for_customer(
+            program,
+            customer_id,
+            functools.partial(
+                program.transactions_page,
+                customer_id,
+                status=TxnStatus.POSTED,
+                posted_since=updated_min,
+            ),
+        )
         return _listing(
             args,
             "points_transactions",
             txns,
-            lambda t: t.id,
+            _record_id,
             lambda t: schemas.points_transaction(t, offers),
         )
 
@@ -448,19 +491,22 @@ class SmileViews:
         updated_min = read_datetime(args, "updated_at_min", blank_ok=False)
         program = backend.program
         offers = _offers(program)
-        found = [
-            f
-            for f in program.fulfillments()
-            if (customer_id is None or f.member_id == customer_id)
-            and (status is None or f.status == status)
-            and (usage is None or f.usage == usage)
-            and _since(updated_min, f.updated_at)
-        ]
+        found = _for_customer(
+            program,
+            customer_id,
+            functools.partial(
+                program.fulfillments_page,
+                customer_id,
+                status=FulfillmentStatus(status) if status is not None else None,
+                usage=UsageStatus(usage) if usage is not None else None,
+                updated_since=updated_min,
+            ),
+        )
         return _listing(
             args,
             "reward_fulfillments",
             found,
-            lambda f: f.id,
+            _record_id,
             lambda f: schemas.listed_reward_fulfillment(f, offers[f.offer_id]),
             classic=False,
         )
@@ -473,8 +519,8 @@ class SmileViews:
         return _listing(
             query(request),
             "earning_rules",
-            rules,
-            lambda r: r.id,
+            lister_of(rules, _record_id),
+            _record_id,
             schemas.earning_rule,
             classic=False,
         )

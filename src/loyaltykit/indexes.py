@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import islice
 from operator import itemgetter, le
+from typing import TypeAlias
 
 from sortedcontainers import SortedList
 
@@ -47,7 +48,7 @@ __all__ = [
     "in_status",
 ]
 
-SortedIds = list[int] | SortedList
+SortedIds: TypeAlias = "list[int] | SortedList"
 """Ids in ascending order: a plain list where they only ever arrive in order, a
 `SortedList` where they arrive out of order or leave."""
 
@@ -127,12 +128,21 @@ class Timeline:
         self.changed: SortedList = SortedList()
         self.changed_ids: SortedList = SortedList()
 
-    def group(self, name: str, *, ordered: bool) -> SortedIds:
-        """The ids of group `name` (made empty on first use); `ordered` groups only ever
-        receive ids in ascending order and are plain lists."""
+    def ordered(self, name: str) -> list[int]:
+        """The ids of group `name`, a group whose ids only ever arrive in ascending order
+        (a plain list; made empty on first use)."""
         ids = self.groups.get(name)
         if ids is None:
-            ids = self.groups[name] = [] if ordered else SortedList()
+            ids = self.groups[name] = []
+        assert isinstance(ids, list)
+        return ids
+
+    def unordered(self, name: str) -> SortedList:
+        """The ids of group `name`, a group whose ids arrive in any order or leave (a
+        `SortedList`; made empty on first use)."""
+        ids = self.groups.get(name)
+        if ids is None:
+            ids = self.groups[name] = SortedList()
         return ids
 
     def get(self, name: str) -> SortedIds:
@@ -144,9 +154,9 @@ class Timeline:
         if old == new:
             return
         if old is not None:
-            self.group(old, ordered=False).remove(ident)
+            self.unordered(old).remove(ident)
         if new is not None:
-            self.group(new, ordered=False).add(ident)
+            self.unordered(new).add(ident)
 
     def set_changed(self, ident: int, before: datetime | None, after: datetime | None) -> None:
         """The record's time of last change goes from `before` to `after` (None: its
@@ -215,10 +225,10 @@ class LedgerIndex:
         txn_id: int = row[ID]
         for timeline in (self.program, self.member(row[MEMBER_ID])):
             if kind in INDEXED_KINDS:
-                timeline.group(kind, ordered=True).append(txn_id)  # type: ignore[union-attr]
+                timeline.ordered(kind).append(txn_id)
             if status != _POSTED:
-                timeline.group(held(kind), ordered=True).append(txn_id)  # type: ignore[union-attr]
-                timeline.group(in_status(status, kind), ordered=False).add(txn_id)  # type: ignore[union-attr]
+                timeline.ordered(held(kind)).append(txn_id)
+                timeline.unordered(in_status(status, kind)).add(txn_id)
 
     def on_resolved(self, row: Row, approved: bool, at: datetime) -> None:
         """A pending transaction (`row` as recorded) was approved or rejected at `at`."""
@@ -229,8 +239,7 @@ class LedgerIndex:
             if approved:
                 timeline.changed.add((at, txn_id))
             else:
-                rejected = timeline.group(in_status(TxnStatus.REJECTED.value, kind), ordered=False)
-                rejected.add(txn_id)  # type: ignore[union-attr]
+                timeline.unordered(in_status(TxnStatus.REJECTED.value, kind)).add(txn_id)
 
 
 class RecordIndex:

@@ -39,7 +39,9 @@ class Member:
 
     `balance` is spendable points (negative only under the negative-balance clawback
     policy); `pending` are awards awaiting approval; `debt` is clawback not yet recovered
-    (shown as a pending deduction under that policy).
+    (shown as a pending deduction under that policy). `redeemed`, `recovered` and
+    `last_credit_id` are running totals, so reading them costs nothing however long the
+    member's history.
     """
 
     profile: MemberProfile
@@ -53,6 +55,12 @@ class Member:
     written_off: int
     amount_spent: Decimal
     tiers: dict[int, int | None]
+    redeemed: int = 0
+    """Points exchanged for rewards (part of `spent`)."""
+    recovered: int = 0
+    """Points taken by clawback and settlement transactions."""
+    last_credit_id: int | None = None
+    """The latest posted credit (earn, award or positive adjust), None before the first."""
 
     @property
     def id(self) -> int:

@@ -41,9 +41,7 @@ class Scope:
 
     __slots__ = ("created", "ids", "runs")
 
-    def __init__(
-        self, ids: Sequence[int], runs: Runs, created: Callable[[int], datetime]
-    ) -> None:
+    def __init__(self, ids: Sequence[int], runs: Runs, created: Callable[[int], datetime]) -> None:
         self.ids = ids
         self.runs = runs
         self.created = created
@@ -160,9 +158,7 @@ def _group_in(group: SortedIds, a: int, b: int, descending: bool) -> Iterator[in
     return found
 
 
-def _walk(
-    scope: Scope, sel: Selection, wins: Sequence[Window], descending: bool
-) -> Iterator[int]:
+def _walk(scope: Scope, sel: Selection, wins: Sequence[Window], descending: bool) -> Iterator[int]:
     """Selected ids of consecutive windows (already in output order), record by record."""
     skip = sel.skip
     for a, b in wins:
@@ -182,7 +178,10 @@ def _regular(
 
 
 def _merge(
-    regular: Iterator[int], extras: Sequence[int], key: Callable[[int], Any] | None, descending: bool
+    regular: Iterator[int],
+    extras: Sequence[int],
+    key: Callable[[int], Any] | None,
+    descending: bool,
 ) -> Iterator[int]:
     if not extras:
         return regular
@@ -192,9 +191,7 @@ def _merge(
 # -- counting and finding ----------------------------------------------------------------
 
 
-def count(
-    scope: Scope, sel: Selection, wins: Sequence[Window], extras: Sequence[int] = ()
-) -> int:
+def count(scope: Scope, sel: Selection, wins: Sequence[Window], extras: Sequence[int] = ()) -> int:
     """How many ids the query selects (extras included)."""
     if sel.exact:
         total = sum(sel.counted(scope, a, b) for a, b in wins)
@@ -232,9 +229,7 @@ def _regular_from(
     return iter(())
 
 
-def _before(
-    scope: Scope, sel: Selection, wins: Sequence[Window], ident: int, by_time: bool
-) -> int:
+def _before(scope: Scope, sel: Selection, wins: Sequence[Window], ident: int, by_time: bool) -> int:
     """Selected ids (exact; one run if by time) that come before `ident` in ascending order."""
     total = 0
     for a, b in wins:
@@ -268,8 +263,9 @@ def page(
     merged_extras = sorted(extras, key=key, reverse=newest_first)
     countable = sel.exact and (not by_time or len(wins) <= 1)
     if offset < WALK or not countable:
-        stream = _merge(_regular(scope, sel, wins, by_time, newest_first), merged_extras, key,
-                        newest_first)
+        stream = _merge(
+            _regular(scope, sel, wins, by_time, newest_first), merged_extras, key, newest_first
+        )
         return list(islice(stream, offset, offset + limit))
     taken = 0  # extras among the first `offset` records: a binary search on their positions
     if merged_extras:

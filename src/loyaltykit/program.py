@@ -17,6 +17,7 @@ from loyaltykit._commands import ledger as _ledger
 from loyaltykit._commands import members as _members
 from loyaltykit._commands import orders as _orders
 from loyaltykit._commands import persistence as _persistence
+from loyaltykit._commands import queries as _queries
 from loyaltykit._commands import referrals as _referrals
 from loyaltykit._commands import rewards as _rewards
 from loyaltykit._commands import tiers as _tiers
@@ -86,6 +87,7 @@ class Program(ProgramKernel):
     use_code = _rewards.use_code
     fulfillment = _rewards.fulfillment
     fulfillment_by_code = _rewards.fulfillment_by_code
+    fulfillment_by_transaction = _rewards.fulfillment_by_transaction
     fulfillments = _rewards.fulfillments
 
     # ------------------------------------------------------------ tiers
@@ -110,6 +112,14 @@ class Program(ProgramKernel):
     refer = _referrals.refer
     referral = _referrals.referral
     referrals = _referrals.referrals
+
+    # ------------------------------------------------------------ paged reads
+    transactions_page = _queries.transactions_page
+    count_transactions = _queries.count_transactions
+    members_page = _queries.members_page
+    count_members = _queries.count_members
+    fulfillments_page = _queries.fulfillments_page
+    count_fulfillments = _queries.count_fulfillments
 
     # ------------------------------------------------------------ persistence
     snapshot = _persistence.snapshot

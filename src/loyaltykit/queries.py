@@ -50,7 +50,9 @@ class Paging:
 
     def __init__(self, *, newest_first: object, offset: object, limit: object) -> None:
         if not isinstance(newest_first, bool):
-            raise InvalidArgument("newest_first", f"newest_first must be a bool, got {newest_first!r}")
+            raise InvalidArgument(
+                "newest_first", f"newest_first must be a bool, got {newest_first!r}"
+            )
         self.newest_first = newest_first
         self.offset = _bounded(offset, "offset", 0, MAX_OFFSET)
         self.limit = _bounded(limit, "limit", 1, MAX_PAGE)
@@ -108,9 +110,7 @@ class _Bounds:
         )
 
 
-def _changed_since(
-    timeline: Timeline, moment: datetime, keep: Callable[[int], bool]
-) -> list[int]:
+def _changed_since(timeline: Timeline, moment: datetime, keep: Callable[[int], bool]) -> list[int]:
     """Ids of the timeline's changed records changed at or after `moment` that `keep`."""
     return [ident for _, ident in timeline.changed.irange(minimum=(moment,)) if keep(ident)]
 
@@ -142,7 +142,9 @@ class TxnQuery:
     ) -> None:
         if member_id is not None:
             if isinstance(member_id, bool) or not isinstance(member_id, int):
-                raise InvalidArgument("member_id", f"member_id must be an integer, got {member_id!r}")
+                raise InvalidArgument(
+                    "member_id", f"member_id must be an integer, got {member_id!r}"
+                )
             if member_id not in state.accounts:
                 raise MemberNotFound(member_id)
         self.member_id: int | None = member_id
@@ -158,7 +160,9 @@ class TxnQuery:
             self.kinds = _ALL_KINDS
         else:
             if isinstance(kinds, str) or not isinstance(kinds, Collection):
-                raise InvalidArgument("kinds", f"kinds must be a collection of TxnKind, got {kinds!r}")
+                raise InvalidArgument(
+                    "kinds", f"kinds must be a collection of TxnKind, got {kinds!r}"
+                )
             self.kinds = frozenset(_choice(TxnKind, kind, "kinds").value for kind in kinds)
 
     def plan(self, state: State) -> tuple[Scope, Selection, list[Window], list[int]]:
@@ -209,18 +213,22 @@ class TxnQuery:
             if posted_axis:
                 minus.append(get(held(kind)))
             elif status == _POSTED:
-                minus += [get(in_status(TxnStatus.PENDING.value, kind)),
-                          get(in_status(TxnStatus.REJECTED.value, kind))]
+                minus += [
+                    get(in_status(TxnStatus.PENDING.value, kind)),
+                    get(in_status(TxnStatus.REJECTED.value, kind)),
+                ]
         hot = _ALL_KINDS - INDEXED_KINDS
         needs_skip = bool(minus) or kinds != _ALL_KINDS
         if hot <= kinds:  # everything but some indexed kinds
             minus += [get(kind) for kind in sorted(INDEXED_KINDS - kinds)]
             return Selection(None, minus, skip if needs_skip else None)
         if not kinds & hot:  # some indexed kinds only
-            return Selection([get(kind) for kind in sorted(kinds)], minus, skip)
+            return Selection([get(kind) for kind in sorted(kinds)], minus, skip if minus else None)
         return Selection(None, (), skip, exact=False)  # some hot kinds: read one by one
 
-    def page(self, state: State, paging: Paging, *, by_time: bool) -> list[int]:
+    def page(self, state: State, paging: Paging, *, by_time: object) -> list[int]:
+        if not isinstance(by_time, bool):
+            raise InvalidArgument("by_time", f"by_time must be a bool, got {by_time!r}")
         scope, selection, wins, extras = self.plan(state)
         return page(
             scope,
@@ -350,7 +358,9 @@ class FulfillmentQuery(_RecordQuery):
     ) -> None:
         if member_id is not None:
             if isinstance(member_id, bool) or not isinstance(member_id, int):
-                raise InvalidArgument("member_id", f"member_id must be an integer, got {member_id!r}")
+                raise InvalidArgument(
+                    "member_id", f"member_id must be an integer, got {member_id!r}"
+                )
             if member_id not in state.accounts:
                 raise MemberNotFound(member_id)
         self.member_id: int | None = member_id
@@ -392,9 +402,7 @@ class FulfillmentQuery(_RecordQuery):
         )
 
 
-def record_page(
-    query: MemberQuery | FulfillmentQuery, state: State, paging: Paging
-) -> list[int]:
+def record_page(query: MemberQuery | FulfillmentQuery, state: State, paging: Paging) -> list[int]:
     scope, selection, wins, extras = query.plan(state)
     return page(
         scope,

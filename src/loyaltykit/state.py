@@ -118,6 +118,8 @@ class State:
         self.referral_rewards = ReferralRewards()
         self.fulfillments: dict[int, Fulfillment] = {}
         self.by_code: dict[str, int] = {}
+        self.by_txn: dict[int, int] = {}
+        """Fulfillment id by the id of the redemption transaction that paid for it."""
         self.orders: dict[str, Order] = {}
         self.order_awards: dict[tuple[str, int], int] = {}
         self.referrals: dict[int, Referral] = {}
@@ -478,6 +480,8 @@ class State:
             fulfillment_groups(fulfillment),
             fulfillment.member_id,
         )
+        if fulfillment.txn_id is not None:
+            self.by_txn[fulfillment.txn_id] = fulfillment.id
         if fulfillment.code is not None:
             self.by_code[fulfillment.code] = fulfillment.id
             if event.pool_id is not None:

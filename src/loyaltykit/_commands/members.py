@@ -160,6 +160,9 @@ def member_view(self: ProgramKernel, member_id: int) -> Member:
         account.written_off,
         account.amount_spent,
         dict(account.tiers),
+        account.redeemed,
+        account.recovered,
+        account.last_credit_id,
     )
 
 

@@ -389,6 +389,16 @@ def fulfillment_by_code(self: ProgramKernel, code: str) -> Fulfillment:
         return self._state.fulfillments[fulfillment_id]
 
 
+def fulfillment_by_transaction(self: ProgramKernel, txn_id: int) -> Fulfillment:
+    """The fulfillment a redemption transaction paid for."""
+    with self._lock:
+        self._begin_read()
+        fulfillment_id = self._state.by_txn.get(txn_id) if isinstance(txn_id, int) else None
+        if fulfillment_id is None:
+            raise FulfillmentNotFound(txn_id)
+        return self._state.fulfillments[fulfillment_id]
+
+
 def fulfillments(self: ProgramKernel, member_id: int | None = None) -> list[Fulfillment]:
     with self._lock:
         self._begin_read()
