@@ -32,6 +32,7 @@ from loyaltykit.events import (
     TierFloorSet,
     TrackDefined,
 )
+from loyaltykit.index_audit import check_indexes
 from loyaltykit.ledger import NEVER, Transaction, TxnKind, TxnStatus
 from loyaltykit.orders import ClawbackPolicy, Order
 from loyaltykit.rules import Window, window_start
@@ -411,6 +412,7 @@ def audit(program: Program, *, replay: bool = True) -> list[Violation]:
         with program._lock:
             auditor.run(program.journal())
             auditor.compare()
+            auditor.violations += check_indexes(program)
             if replay:
                 auditor.check_replay()
     except Exception as exc:  # the audit reports, it never raises

@@ -32,6 +32,7 @@ from loyaltykit.orders import ClawbackPolicy, OrderStatus
 from loyaltykit.program import ORDER_TRIGGER, Program
 from loyaltykit.rewards import PriceKind
 from loyaltykit.rules import Approval, Cap, RuleKind, Window
+from loyaltykit.testing.scans import check_pages
 from loyaltykit.tiers import Metric
 
 __all__ = ["LoyaltyMachine", "default_configuration"]
@@ -265,6 +266,21 @@ class LoyaltyMachine(RuleBasedStateMachine):
     def expire_due(self) -> None:
         self.program.expire_due()
         assert self.program.expire_due() == [], "expire_due is not idempotent"
+
+    @rule(hours=st.integers(1, 24 * 10))
+    def clock_back(self, hours: int) -> None:
+        """Set the clock back (a seeder writing history): later records are dated before
+        earlier ones, which the indexes must still page in order."""
+        self.clock.set(self.clock.now() - timedelta(hours=hours))
+
+    @rule(member=members, name=st.sampled_from(["Ann", "Bo", "Cy"]))
+    def rename(self, member: int, name: str) -> None:
+        self.attempt(self.program.update_member, member, first_name=name)
+
+    @rule(data=st.data())
+    def paged_reads_agree(self, data: st.DataObject) -> None:
+        """A page and a count from the indexes equal the same read done by a scan."""
+        check_pages(self.program, data)
 
     @precondition(lambda self: len(self.program.journal()) > 0)
     @rule()
