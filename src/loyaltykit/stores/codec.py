@@ -96,6 +96,7 @@ def decode_event(kind: str, text: str) -> object:
 
 _STATE_MODULES = (
     "loyaltykit.coupons",
+    "loyaltykit.indexes",
     "loyaltykit.ledger",
     "loyaltykit.members",
     "loyaltykit.orders",
