@@ -3,6 +3,7 @@
 Both fakes share one clock (wall time that `/_fake/clock` can still set and advance) and
 are served by waitress (HTTP/1.1 keep-alive), one log line per request. The actual URLs
 and every tenant's credentials are printed once the sockets are bound; Ctrl-C stops.
+Tenants live in memory unless `--data-dir DIR` keeps them (and the clock) in DIR/fakes.db.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fakeservers._http import Clock, OffsetClock, ServerThread
 from loyaltykit import SystemClock
+
+if TYPE_CHECKING:
+    from fakeservers.toolkit import DataDir
 
 __all__ = ["CannotListen", "main", "program_name"]
 
@@ -57,6 +61,13 @@ def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> argparse.
         help="INFO logs one line per request (default); WARNING silences them",
     )
     parser.add_argument("--threads", type=int, default=8, help="worker threads per server")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="keep every tenant (configuration, credentials, ledger) and the clock across "
+        "restarts in DIR/fakes.db (created if needed; a DIR already holding tenants is "
+        "reopened as it was, and --seed only fills a new one). Default: in memory",
+    )
     return parser.parse_args(argv)
 
 
@@ -105,22 +116,27 @@ def start(
     rate_limited: bool | None = None,
     threads: int = 8,
     started: list[ServerThread] | None = None,
+    data: DataDir | None = None,
 ) -> list[ServerThread]:
     """Build, bind and start every available fake; print where each one listens. Each
     server is appended to `started` (a new list by default) as soon as it runs, so the
-    caller can stop those when a later one cannot listen (`CannotListen`)."""
+    caller can stop those when a later one cannot listen (`CannotListen`). With `data`,
+    the fakes keep their tenants there (reopened if it holds them already)."""
     from fakeservers.toolkit import Fake
 
     servers = [] if started is None else started
     lines = []
+    reopened = []
     for name in VENDORS:
         if not _available(name):
             lines.append(f"{name}: not available (package missing)")
             continue
-        fake = Fake(name, clock, seed=seed)
+        fake = Fake(name, clock, seed=seed, data=data)
+        if fake.reopened:
+            reopened.append(name)
         if rate_limited is not None:
             for tenant in fake.registry.tenants():
-                tenant.rate_limited = rate_limited
+                fake.registry.set_rate_limited(tenant.name, rate_limited)
         try:
             fake.serve(host, ports[name], threads=threads)
         except OSError as exc:
@@ -130,9 +146,22 @@ def start(
         servers.append(fake.server)
         lines.append(f"{name}: {fake.url}")
         lines.extend(_credential_lines(fake))
+    lines.append(_data_line(data, reopened, seed))
     for line in lines:  # once every server listens
         echo(line)
     return servers
+
+
+def _data_line(data: DataDir | None, reopened: list[str], seed: object) -> str:
+    """Where the tenants live, for the banner."""
+    if data is None:
+        return "data: in memory (lost when the fakes stop; --data-dir DIR keeps it)"
+    if not reopened:
+        return f"data: kept in {data.path} (new)"
+    line = f"data: kept in {data.path} (reopened: {', '.join(reopened)})"
+    if seed is not None:
+        line += "; --seed not loaded into the reopened fakes (a seed fills a new data dir)"
+    return line
 
 
 def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None) -> int:
@@ -149,6 +178,17 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
             print(f"error: {exc}", flush=True)
             return 2
     ports = {"smile": args.smile_port, "shopsocially": args.shopsocially_port}
+    from fakeservers.toolkit.datafile import DataDirError
+
+    data = None
+    if args.data_dir is not None:
+        from fakeservers.toolkit import DataDir
+
+        try:
+            data = DataDir.open(args.data_dir)
+        except DataDirError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            return 2
     done = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -157,16 +197,17 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
         servers = start(
             args.host,
             ports,
-            OffsetClock(SystemClock()),
+            data.clock() if data is not None else OffsetClock(SystemClock()),
             seed=seed,
             rate_limited=args.rate_limit,
             threads=args.threads,
             started=servers,
+            data=data,
         )
         print("control plane: <url>/_fake/ ; press Ctrl-C to stop", flush=True)
         while not done.wait(0.5):
             pass
-    except CannotListen as exc:
+    except (CannotListen, DataDirError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:
@@ -174,6 +215,8 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
     finally:
         for server in servers:
             server.stop()
+        if data is not None:
+            data.close()
     return 0
 
 

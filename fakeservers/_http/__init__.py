@@ -13,7 +13,8 @@ How a vendor package uses it (see `fakeservers.smile` for a complete example):
   `registry.throttle(tenant, key)` (raises `RateLimited` when the tenant has rate limiting
   on and the leaky bucket, 10 req/s per key by default, is full), `registry.reset(name)`
   (fresh program, seeder run again). Always read `tenant.program` per request: reset
-  replaces it.
+  replaces it. `registry.keeper` (a `TenantKeeper`) is told of every change: the default
+  keeps nothing; `fakeservers.toolkit.DataDir` keeps tenants in a SQLite file.
 * **App base** (`app.py`): `BaseApp(url_map, handlers, render_error)`; each `Rule`'s
   endpoint `x` is served by a method `on_x(request, **values)` on one of `handlers`.
   `render_error(request, exc) -> Response | None` renders every exception in the vendor's
@@ -40,7 +41,8 @@ How a vendor package uses it (see `fakeservers.smile` for a complete example):
   connection closed with no response. Test-double features (journal, faults, seed files,
   transports) live in `fakeservers.toolkit`; `TenantRegistry.remove(name)` serves its reset.
 * **Clocks** (`clock.py`): structural `Clock` / `AdjustableClock` protocols (the core's
-  `ManualClock` fits) and `OffsetClock(base)`, wall time that can still be set / advanced.
+  `ManualClock` fits) and `OffsetClock(base, offset, on_change)`, wall time that can still
+  be set / advanced.
 """
 
 from fakeservers._http.app import BaseApp, ErrorRenderer, Handler, json_response
@@ -79,6 +81,7 @@ from fakeservers._http.tenants import (
     Seeder,
     Tenant,
     TenantClock,
+    TenantKeeper,
     TenantRegistry,
 )
 
@@ -106,6 +109,7 @@ __all__ = [
     "ServerThread",
     "Tenant",
     "TenantClock",
+    "TenantKeeper",
     "TenantRegistry",
     "UnknownTenant",
     "add_cors_headers",

@@ -7,6 +7,7 @@ satisfy them; only the range every clock must keep to comes from the core.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -36,14 +37,28 @@ class OffsetClock:
 
     `loyaltykit.ManualClock` never moves by itself, which makes a served fake stamp every
     object with the same instant; this clock keeps ticking after `set` or `advance`.
+    `offset` starts it where a previous run left it; `on_change(offset)` is told every new
+    offset before it applies (a persistent fake saves it there; if it raises, the clock
+    stays where it was).
     """
 
-    __slots__ = ("_base", "_lock", "_offset")
+    __slots__ = ("_base", "_lock", "_offset", "_on_change")
 
-    def __init__(self, base: Clock) -> None:
+    def __init__(
+        self,
+        base: Clock,
+        offset: timedelta = timedelta(0),
+        on_change: Callable[[timedelta], None] | None = None,
+    ) -> None:
         self._base = base
-        self._offset = timedelta(0)
+        self._offset = offset
+        self._on_change = on_change
         self._lock = threading.Lock()
+
+    @property
+    def offset(self) -> timedelta:
+        """How far this clock is ahead of its base (negative: behind)."""
+        return self._offset
 
     def now(self) -> datetime:
         return self._base.now() + self._offset
@@ -51,7 +66,7 @@ class OffsetClock:
     def set(self, moment: datetime) -> datetime:
         moment = within_range(moment, "moment")  # a ValueError outside the core's range
         with self._lock:
-            self._offset = moment - self._base.now()
+            self._move(moment - self._base.now())
             return moment
 
     def advance(self, delta: timedelta | float = 0.0) -> datetime:
@@ -61,5 +76,10 @@ class OffsetClock:
         with self._lock:
             if step > LATEST - self.now():
                 raise ValueError(f"advancing by {step} would pass {LATEST.isoformat()}")
-            self._offset += step
+            self._move(self._offset + step)
         return self.now()
+
+    def _move(self, offset: timedelta) -> None:
+        if self._on_change is not None:
+            self._on_change(offset)
+        self._offset = offset

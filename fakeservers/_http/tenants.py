@@ -24,6 +24,7 @@ __all__ = [
     "Seeder",
     "Tenant",
     "TenantClock",
+    "TenantKeeper",
     "TenantRegistry",
 ]
 
@@ -73,8 +74,32 @@ ProgramFactory: TypeAlias = Callable[[Clock, str], P]
 """Builds an empty program for a tenant, given the tenant's clock and name."""
 
 
+class TenantKeeper(Generic[P]):
+    """Keeps a registry's tenants beyond its memory, told of every change the registry
+    makes. This base keeps nothing (the fakes live in memory);
+    `fakeservers.toolkit.DataDir` keeps them in a SQLite file. A keeper that raises
+    refuses the change: the registry is left as it was."""
+
+    def seeded(self, tenant: Tenant[P], replacing: Tenant[P] | None) -> None:
+        """`tenant` was just built and seeded, new or (`replacing`) rebuilt by a reset,
+        and nobody sees it yet: keep it. The keeper may swap `tenant.program` for an
+        equivalent of its own."""
+
+    def retired(self, program: P) -> None:
+        """`program` was replaced by a reset; the registry no longer hands it out."""
+
+    def changed(self, tenant: Tenant[P]) -> None:
+        """The tenant's credentials or rate-limit switch changed."""
+
+    def removed(self, tenant: Tenant[P]) -> None:
+        """The tenant was removed."""
+
+
 class TenantRegistry(Generic[P]):
-    """Credentials -> tenant, one shared clock, and the per-credential rate limiter."""
+    """Credentials -> tenant, one shared clock, and the per-credential rate limiter.
+
+    `keeper` is told of every change (see `TenantKeeper`); the default keeps nothing.
+    """
 
     def __init__(
         self,
@@ -87,6 +112,7 @@ class TenantRegistry(Generic[P]):
         self.factory = factory
         self.clock = clock
         self.limiter = LeakyBucket(clock, rate=rate, capacity=capacity)
+        self.keeper: TenantKeeper[P] = TenantKeeper()
         self._tenants: dict[str, Tenant[P]] = {}
         self._by_credential: dict[Credential, Tenant[P]] = {}
         self._lock = threading.RLock()
@@ -111,18 +137,33 @@ class TenantRegistry(Generic[P]):
             for credential in kinds:
                 self._check_free(credential)
             clock = TenantClock(self.clock)
-            tenant = Tenant(name, self.factory(clock, name), clock, {}, seeder, rate_limited)
+            tenant = Tenant(name, self.factory(clock, name), clock, kinds, seeder, rate_limited)
             self._seed(tenant)
-            self._tenants[name] = tenant
-            for credential, kind in kinds.items():
-                self._bind(tenant, credential, kind)
+            self.keeper.seeded(tenant, None)
+            self._register(tenant)
             return tenant
+
+    def add(self, tenant: Tenant[P]) -> None:
+        """Register a tenant built elsewhere, as it is (no seeding, nothing told to the
+        keeper): a persistent fake's reopened tenants."""
+        with self._lock:
+            if tenant.name in self._tenants:
+                raise Conflict(f"tenant {tenant.name!r} already exists")
+            for credential in tenant.credentials:
+                self._check_free(credential)
+            self._register(tenant)
 
     def add_credential(self, name: str, credential: Credential, kind: str = SECRET) -> None:
         with self._lock:
             tenant = self.tenant(name)
             self._check_free(credential)
-            self._bind(tenant, credential, kind)
+            tenant.credentials[credential] = kind
+            try:
+                self.keeper.changed(tenant)
+            except BaseException:
+                del tenant.credentials[credential]
+                raise
+            self._by_credential[credential] = tenant
 
     def tenant(self, name: str) -> Tenant[P]:
         try:
@@ -146,29 +187,55 @@ class TenantRegistry(Generic[P]):
             self.limiter.hit(key)
 
     def reset(self, name: str | None = None) -> list[Tenant[P]]:
-        """Rebuild one tenant's program (or every tenant's) from its seeder."""
+        """Rebuild one tenant's program (or every tenant's) from its seeder. The new
+        program is built and seeded aside, then replaces the old one in one step, so a
+        request never sees a half-seeded program."""
         with self._lock:
             targets = [self.tenant(name)] if name is not None else self.tenants()
             for tenant in targets:
-                tenant.clock = TenantClock(self.clock)
-                tenant.program = self.factory(tenant.clock, tenant.name)
-                self._seed(tenant)
+                clock = TenantClock(self.clock)
+                fresh = Tenant(
+                    tenant.name,
+                    self.factory(clock, tenant.name),
+                    clock,
+                    dict(tenant.credentials),
+                    tenant.seeder,
+                    tenant.rate_limited,
+                )
+                self._seed(fresh)
+                self.keeper.seeded(fresh, tenant)
+                old = tenant.program
+                tenant.program, tenant.clock = fresh.program, fresh.clock
+                self.keeper.retired(old)
                 for credential in tenant.credentials:
                     self.limiter.forget(credential)
             return targets
 
     def set_rate_limited(self, name: str, enabled: bool) -> None:
-        self.tenant(name).rate_limited = enabled
+        with self._lock:
+            tenant = self.tenant(name)
+            before, tenant.rate_limited = tenant.rate_limited, enabled
+            try:
+                self.keeper.changed(tenant)
+            except BaseException:
+                tenant.rate_limited = before
+                raise
 
     def remove(self, name: str) -> Tenant[P]:
         """Forget a tenant and its credentials (the test toolkit's reset uses it)."""
         with self._lock:
             tenant = self.tenant(name)
+            self.keeper.removed(tenant)
             del self._tenants[name]
             for credential in tenant.credentials:
                 self._by_credential.pop(credential, None)
                 self.limiter.forget(credential)
             return tenant
+
+    def _register(self, tenant: Tenant[P]) -> None:
+        self._tenants[tenant.name] = tenant
+        for credential in tenant.credentials:
+            self._by_credential[credential] = tenant
 
     def _seed(self, tenant: Tenant[P]) -> None:
         if tenant.seeder is None:
@@ -181,7 +248,3 @@ class TenantRegistry(Generic[P]):
     def _check_free(self, credential: Credential) -> None:
         if credential in self._by_credential:
             raise Conflict("credential already in use")
-
-    def _bind(self, tenant: Tenant[P], credential: Credential, kind: str) -> None:
-        tenant.credentials[credential] = kind
-        self._by_credential[credential] = tenant

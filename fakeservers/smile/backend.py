@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,9 +28,13 @@ from loyaltykit import (
     RuleNotFound,
 )
 
-__all__ = ["Activity", "Identity", "SmileBackend"]
+__all__ = ["Activity", "Identity", "RecordListener", "SmileBackend"]
 
 DEFAULT_POINTS_LABEL = ("Point", "Points")
+
+RecordListener = Callable[[str, Any, Any], None]
+"""Told `(field, key, value)` each time an entry of one of the backend's dicts
+(`activities`, `identities`, `activity_keys`) is stored, inside the backend's lock."""
 
 
 @attrs.frozen
@@ -72,6 +76,7 @@ class SmileBackend:
     identities: dict[str, Identity] = attrs.field(factory=dict)
     _activity_keys: dict[tuple[int, str, str], int] = attrs.field(factory=dict)
     _lock: threading.RLock = attrs.field(factory=threading.RLock)
+    _listener: RecordListener | None = attrs.field(default=None)
 
     @classmethod
     def create(
@@ -81,6 +86,16 @@ class SmileBackend:
         so a reset tenant hands out the same codes again (tests can rely on them)."""
         seed = zlib.crc32(name.encode("utf-8"))
         return cls(Program(clock, name=name, started_at=started_at, seed=seed))
+
+    def watch(self, listener: RecordListener | None) -> None:
+        """Tell `listener` of every record stored from now on (a persistent fake writes
+        them down); None stops telling."""
+        self._listener = listener
+
+    def _stored(self, field: str, key: Any, value: Any) -> None:
+        listener = self._listener
+        if listener is not None:
+            listener(field, key, value)
 
     def activity_rule(self, token: str) -> EarningRule:
         """The active earning rule an activity token triggers."""
@@ -139,8 +154,10 @@ class SmileBackend:
                 txn_id,
             )
             self.activities[activity.id] = activity
+            self._stored("activities", activity.id, activity)
             if key is not None:
                 self._activity_keys[key] = activity.id
+                self._stored("activity_keys", key, activity.id)
             return activity, True
 
     def _update(
@@ -164,6 +181,7 @@ class SmileBackend:
             updated_at=now,
         )
         self.activities[activity.id] = updated
+        self._stored("activities", activity.id, updated)
         return updated, False
 
     def upsert_identity(
@@ -188,6 +206,7 @@ class SmileBackend:
                     properties=dict(properties) or known.properties,
                 )
                 self.identities[distinct_id] = updated
+                self._stored("identities", distinct_id, updated)
                 return updated, False
             try:
                 customer_id = self.program.member_by_email(email).id
@@ -205,6 +224,7 @@ class SmileBackend:
                 dict(properties),
             )
             self.identities[distinct_id] = identity
+            self._stored("identities", distinct_id, identity)
             return identity, True
 
     def adjust(

@@ -5,11 +5,13 @@
 * `transports`: a `requests` adapter, an `httpx` transport, and `intercept()`, which sends
   requests for `api.smile.io` / `api.shopsocially.com` to the fakes.
 * `seedfile`: the JSON seed/export format.
+* `DataDir` (`datadir`): persistent fakes, every tenant and the clock kept in a SQLite file.
 * `catalogue`: the route names faults and journal assertions take (`fake.routes()`).
 * `fakeservers.pytest_plugin`: the pytest fixtures (loaded automatically).
 """
 
 from fakeservers.toolkit.catalogue import RouteInfo, UnknownRoute
+from fakeservers.toolkit.datadir import DataDir, DataDirError
 from fakeservers.toolkit.fake import DEFAULT_JOURNAL_SIZE, Fake, build_fakes
 from fakeservers.toolkit.faults import Fault, FaultInjector
 from fakeservers.toolkit.journal import Entry, Journal, Route
@@ -29,6 +31,8 @@ __all__ = [
     "SMILE",
     "VENDORS",
     "Credentials",
+    "DataDir",
+    "DataDirError",
     "Entry",
     "Fake",
     "Fault",

@@ -11,7 +11,8 @@
   `POST /_fake/reset` also clears the journal and the faults.
 
 Every transport runs this same object: `serve()` on a port, `fakeservers.toolkit.transports`
-in-process. Build several over one clock with `build_fakes()`.
+in-process. Build several over one clock with `build_fakes()`. With `data=DataDir(...)` its
+tenants are kept in a SQLite file across restarts (`fakeservers.toolkit.datadir`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from fakeservers.toolkit.vendors import vendor as find_vendor
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from fakeservers.toolkit.datadir import DataDir
     from loyaltykit import Program
 
 __all__ = ["DEFAULT_JOURNAL_SIZE", "STRICT_STATUSES", "Fake", "build_fakes"]
@@ -88,8 +90,14 @@ class Fake:
         demo: bool = True,
         seed: Mapping[str, Any] | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
+        data: DataDir | None = None,
     ) -> None:
         self.vendor = vendor if isinstance(vendor, Vendor) else find_vendor(vendor)
+        self.reopened = data is not None and data.holds(self.vendor.name)
+        """Whether the tenants were reopened from `data` (then `demo` and `seed` are not
+        used: they fill a new data dir only)."""
+        if self.reopened:
+            demo, seed = False, None
         seeded = seed is not None and self.vendor.name in seed
         self.app: FakeApp = self.vendor.build(clock, demo and not seeded)
         self.registry = self.app.registry
@@ -109,6 +117,9 @@ class Fake:
         self._endpoints: dict[tuple[str, str], str | None] = {}
         if seed is not None:
             self.load(seed)
+        self.data = data
+        if data is not None:
+            data.attach(self.vendor, self.registry, self.control.seeders)
         self.baseline()
 
     # --- Python API ------------------------------------------------------------------

@@ -124,6 +124,8 @@ def _iso(moment: datetime) -> str:
 def export_tenant(vendor: Vendor, tenant: Tenant[Any]) -> dict[str, Any]:
     """One tenant as seed-file data."""
     held = tenant.program
+    program = vendor.core(held).snapshot()
+    program["settings"]["name"] = tenant.name  # not a kept program's key (smile/<tenant>/<n>)
     return {
         "name": tenant.name,
         "credentials": [
@@ -131,7 +133,7 @@ def export_tenant(vendor: Vendor, tenant: Tenant[Any]) -> dict[str, Any]:
             for key, kind in tenant.credentials.items()
         ],
         "rate_limited": tenant.rate_limited,
-        "program": vendor.core(held).snapshot(),
+        "program": program,
         "extra": vendor.save_extra(held),
     }
 

@@ -65,6 +65,10 @@ class Vendor:
     """What a tenant holds besides its core program, as JSON-safe data."""
     load_extra: Callable[[Program, Mapping[str, Any]], Any]
     """Rebuild what a tenant holds from a restored program and `save_extra`'s data."""
+    watch: Callable[[Any, Callable[[str, Any, Any], None] | None], None]
+    """`watch(held, listener)`: from now on, tell `listener(field, key, value)` of each
+    entry stored in one of the dicts `save_extra` saves as [key, value] pairs (None:
+    stop). A persistent fake writes them down request by request."""
 
 
 # --- Smile ---------------------------------------------------------------------------
@@ -99,7 +103,7 @@ def _smile_extra_fields() -> dict[str, Any]:
     return {
         field.name: hints[field.name]
         for field in attrs.fields(SmileBackend)
-        if field.name not in ("program", "_lock")
+        if field.name not in ("program", "_lock", "_listener")
     }
 
 
@@ -140,6 +144,10 @@ def _smile_load(program: Program, data: Mapping[str, Any]) -> Any:
     return SmileBackend(program, **values)
 
 
+def _smile_watch(backend: Any, listener: Callable[[str, Any, Any], None] | None) -> None:
+    backend.watch(listener)
+
+
 SMILE = Vendor(
     name="smile",
     hosts=("api.smile.io",),
@@ -149,6 +157,7 @@ SMILE = Vendor(
     core=_smile_core,
     save_extra=_smile_save,
     load_extra=_smile_load,
+    watch=_smile_watch,
 )
 
 
@@ -188,6 +197,10 @@ def _program_itself(program: Program, data: Mapping[str, Any]) -> Any:
     return program
 
 
+def _nothing_to_watch(program: Any, listener: Callable[[str, Any, Any], None] | None) -> None:
+    """ShopSocially keeps everything in the core (its string ids in the objects' metadata)."""
+
+
 SHOPSOCIALLY = Vendor(
     name="shopsocially",
     hosts=("api.shopsocially.com",),
@@ -197,6 +210,7 @@ SHOPSOCIALLY = Vendor(
     core=_same,
     save_extra=_nothing,
     load_extra=_program_itself,
+    watch=_nothing_to_watch,
 )
 
 VENDORS: dict[str, Vendor] = {SMILE.name: SMILE, SHOPSOCIALLY.name: SHOPSOCIALLY}

@@ -84,6 +84,9 @@ class ProgramKernel:
         self.started_at = (
             v.moment(started_at, "started_at") if started_at is not None else self.clock.now()
         )
+        self.seed = seed
+        """What the random source of generated codes (coupons, referral codes) was seeded
+        with (None: from the system); kept so a copy of the program can be seeded alike."""
         self._rng = random.Random(seed)
         self._journal: list[object] = []
         self._state = State(self.clawback, timezone)

@@ -49,7 +49,7 @@ from loyaltykit.stores.codec import (
     state_to_bytes,
 )
 
-__all__ = ["MAX_BATCH", "CommitLock", "DurableProgram", "open_program"]
+__all__ = ["MAX_BATCH", "CommitLock", "DurableProgram", "copy_program", "open_program"]
 
 MAX_BATCH = 64
 """At most this many commands share one transaction (bounds a command's wait)."""
@@ -528,3 +528,54 @@ def open_program(
     return program
 
 
+
+
+def copy_program(
+    source: Program,
+    url: str,
+    *,
+    name: str,
+    clock: Clock | None = None,
+    snapshot_every: int = 10_000,
+) -> DurableProgram:
+    """A new durable program `name` in the store at `url` holding what `source` holds: its
+    settings (seed included), its whole journal, written in one transaction, and the state
+    of its random source (the codes it would generate next).
+
+    Moves a program built in memory (seeded, or restored from a snapshot) into a store.
+    `name` must not hold any event yet (`InvalidArgument` otherwise, and nothing is
+    written); `clock` defaults to the source's.
+    """
+    if url == "memory:":
+        raise InvalidArgument("url", "copy_program needs a store URL (sqlite:/// or postgresql://)")
+    with source.atomic():
+        events = source.journal()
+        randomness = source._rng.getstate()
+        settings = {
+            "clawback": source.clawback,
+            "timezone": source.timezone,
+            "started_at": source.started_at,
+            "seed": source.seed,
+        }
+    program = open_program(
+        url,
+        name=name,
+        clock=clock if clock is not None else source.clock,
+        snapshot_every=snapshot_every,
+        **settings,
+    )
+    assert isinstance(program, DurableProgram)
+    try:
+        with program._lock:
+            program._write()
+            if program.sequence:
+                raise InvalidArgument(
+                    "name", f"program {name!r} already holds events in {program.store.url}"
+                )
+            for event in events:
+                program._emit(event)
+        program._rng.setstate(randomness)
+    except BaseException:
+        program.close()
+        raise
+    return program

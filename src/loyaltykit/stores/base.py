@@ -59,6 +59,12 @@ class Store(abc.ABC):
     def programs(self) -> list[str]:
         """The names of every program in the store."""
 
+    @abc.abstractmethod
+    def delete_program(self, name: str) -> bool:
+        """Delete the program called `name` with its journal and snapshots, in one
+        transaction holding its write lock; False if there was none. Close every handle
+        on it first: one still open fails its next command (the program is gone)."""
+
     # -- the journal -------------------------------------------------------------------
 
     @abc.abstractmethod

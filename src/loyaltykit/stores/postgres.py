@@ -128,6 +128,20 @@ class PostgresStore(Store):
             rows = self._conn().execute("SELECT name FROM loyaltykit_programs ORDER BY id")
             return [str(r[0]) for r in rows]
 
+    def delete_program(self, name: str) -> bool:
+        db = self._conn()
+        with _errors("delete the program"), db.transaction():
+            row = db.execute(
+                "SELECT id FROM loyaltykit_programs WHERE name = %s", (name,)
+            ).fetchone()
+            if row is None:
+                return False
+            db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, row[0]))
+            for table in ("loyaltykit_events", "loyaltykit_snapshots"):
+                db.execute(f"DELETE FROM {table} WHERE program_id = %s", (row[0],))
+            db.execute("DELETE FROM loyaltykit_programs WHERE id = %s", (row[0],))
+        return True
+
     # -- the journal -------------------------------------------------------------------
 
     def events(

@@ -149,6 +149,25 @@ class SQLiteStore(Store):
             rows = self._conn().execute("SELECT name FROM loyaltykit_programs ORDER BY id")
             return [str(r[0]) for r in rows]
 
+    def delete_program(self, name: str) -> bool:
+        db = self._conn()
+        with _errors("delete the program"):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT id FROM loyaltykit_programs WHERE name = ?", (name,)
+                ).fetchone()
+                if row is not None:
+                    for table in ("loyaltykit_events", "loyaltykit_snapshots"):
+                        db.execute(f"DELETE FROM {table} WHERE program_id = ?", (row[0],))
+                    db.execute("DELETE FROM loyaltykit_programs WHERE id = ?", (row[0],))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return row is not None
+
     # -- the journal -------------------------------------------------------------------
 
     def events(
