@@ -316,7 +316,7 @@ def test_a_seed_or_demo_fills_only_a_new_data_dir(
 
 def test_unusable_data_dirs_are_refused(tmp_path: Path, wall: ManualClock) -> None:
     (tmp_path / "file").write_text("")
-    with pytest.raises(DataDirError, match="cannot use .*file/sub as the data dir"):
+    with pytest.raises(DataDirError, match=r"cannot use .*file/sub as the data dir"):
         DataDir.open(tmp_path / "file" / "sub")
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
