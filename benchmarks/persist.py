@@ -27,6 +27,7 @@ from typing import Any
 
 from benchmarks._harness import Context, Timing, fmt_ratio, fmt_us
 from benchmarks._wsgi import client_batch
+from benchmarks.shopsocially import ACTIVITY
 from fakeservers._http import OffsetClock
 from fakeservers.smile.seed import DEMO_KEY
 from fakeservers.toolkit import DataDir, Fake
@@ -36,17 +37,6 @@ TITLE = "Persistent fakes (--data-dir): write and read requests kept in SQLite v
 
 SMILE_HEADERS = {"Authorization": f"Bearer {DEMO_KEY}"}
 SS_HEADERS = {"partner-id": "demo-partner", "api-key": "demo-api-key"}
-ACTIVITY = {
-    "activity_id": "bench_award",
-    "activity_name": "Benchmark award",
-    "activity_description": "earned by the benchmark",
-    "activity_type": "fixed",
-    "points_per_activity": "5",
-    "approval_method": "immediate",
-    "max_award_frequency": "0",
-    "max_award_frequency_interval": "lifetime",
-    "is_active": "true",
-}
 
 # (label, vendor, method, path, headers, json body, form, status)
 Case = tuple[str, str, str, str, dict[str, str], Any, dict[str, str] | None, int]
