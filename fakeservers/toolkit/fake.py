@@ -357,8 +357,6 @@ class Fake:
             if fault.kind == "drop":
                 record(None, {}, b"", status)
                 raise DroppedConnection(f"fault {fault.id}: connection dropped after acting")
-            if fault.kind == "latency":  # pragma: no cover (latency faults are never chosen)
-                raise AssertionError(fault)
             answered = _run(self._fault_response(environ, fault), environ, start_response)
             record(*answered, status)
             return [answered[2]]
@@ -534,7 +532,9 @@ def _read_body(environ: WSGIEnvironment) -> bytes:
 def _canned(fault: Fault) -> Response:
     """A `respond` fault's response: its status, JSON body (or text) and headers."""
     if fault.text is not None:
-        response = Response(fault.text, status=fault.status, content_type="text/plain")
+        response = Response(
+            fault.text, status=fault.status, content_type="text/plain; charset=utf-8"
+        )
     elif fault.body is None:
         response = Response(b"", status=fault.status, content_type="application/json")
     else:
