@@ -9,6 +9,7 @@ Tenants live in memory unless `--data-dir DIR` keeps them (and the clock) in DIR
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import logging
 import os
@@ -164,6 +165,20 @@ def _data_line(data: DataDir | None, reopened: list[str], seed: object) -> str:
     return line
 
 
+def _allow_open_files() -> None:
+    """Raise this process's open-file limit to the system's ceiling: every kept tenant
+    holds a SQLite connection (two file descriptors), and a common default of 1,024 would
+    stop a data dir at about 500 tenants."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):  # refused: keep the soft limit
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
@@ -189,6 +204,7 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
         except DataDirError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             return 2
+        _allow_open_files()
     done = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: done.set())

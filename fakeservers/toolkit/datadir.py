@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -45,7 +45,7 @@ from fakeservers._http import (
     TenantRegistry,
 )
 from fakeservers.toolkit import seedfile
-from fakeservers.toolkit.datafile import DataDirError, DataFile, TenantRow, canonical, iter_pairs
+from fakeservers.toolkit.datafile import DataDirError, DataFile, TenantRow, canonical
 from fakeservers.toolkit.vendors import VENDORS, Vendor
 from loyaltykit import Program, SystemClock
 from loyaltykit.durable import copy_program
@@ -127,9 +127,6 @@ class DataDir:
     def holds(self, vendor: str) -> bool:
         """Whether the vendor's tenants are kept here (a new data dir holds none)."""
         return self._file.meta(FILLED.format(vendor)) is not None
-
-    def tenant_names(self, vendor: str) -> list[str]:
-        return [row.name for row in self._file.tenants(vendor)]
 
     def attach(
         self,
@@ -359,12 +356,20 @@ def _with_records(extra: dict[str, Any], records: list[tuple[str, str, str]]) ->
         entries = fields.get(field)
         if entries is None:
             entries = fields[field] = {
-                canonical(k): (k, v) for k, v in iter_pairs(merged.get(field))
+                canonical(k): (k, v) for k, v in _pairs(merged.get(field))
             }
         entries[key] = (json.loads(key), json.loads(value))
     for field, entries in fields.items():
         merged[field] = [list(pair) for pair in entries.values()]
     return merged
+
+
+def _pairs(pairs: Any) -> Iterator[tuple[Any, Any]]:
+    """The [key, value] pairs of a seed file's dict field (anything else: none)."""
+    if isinstance(pairs, list):
+        for pair in pairs:
+            if isinstance(pair, list) and len(pair) == 2:
+                yield pair[0], pair[1]
 
 
 def _last_generation(names: list[str]) -> int:

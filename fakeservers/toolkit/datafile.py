@@ -20,7 +20,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -315,10 +315,3 @@ def _lock_folder(folder: Path) -> IO[str]:
     handle.flush()
     return handle
 
-
-def iter_pairs(pairs: Any) -> Iterator[tuple[Any, Any]]:
-    """The [key, value] pairs of a seed file's dict field (anything else: none)."""
-    if isinstance(pairs, list):
-        for pair in pairs:
-            if isinstance(pair, list) and len(pair) == 2:
-                yield pair[0], pair[1]

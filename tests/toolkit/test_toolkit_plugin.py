@@ -172,3 +172,10 @@ def test_settings_are_overridable(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(*LEAN, "-q")
     result.assert_outcomes(passed=2)
 
+
+
+def test_the_plugin_keeps_its_fakes_in_memory(
+    smile_fake: Fake, shopsocially_fake: Fake, smile_program: Program
+) -> None:
+    assert smile_fake.data is None and shopsocially_fake.data is None
+    assert type(smile_program) is Program  # not a durable program
