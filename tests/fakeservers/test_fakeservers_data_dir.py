@@ -40,7 +40,8 @@ class Server:
         lines: queue.Queue[str] = queue.Queue()
         assert self.process.stdout is not None
         stdout = self.process.stdout
-        threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True).start()
+        self.reader = threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True)
+        self.reader.start()
         self.banner: list[str] = []
         while not self.banner or not self.banner[-1].startswith("control plane:"):
             try:
@@ -58,6 +59,7 @@ class Server:
     def stop(self, how: signal.Signals) -> int:
         self.process.send_signal(how)
         code = self.process.wait(timeout=30)
+        self.reader.join(timeout=30)  # reads to the end of the output, then stops
         assert self.process.stdout is not None and self.process.stderr is not None
         self.process.stderr.close()
         self.process.stdout.close()
