@@ -277,8 +277,19 @@ def build(steps: list[Step]) -> Program:
 steps = st.lists(
     st.tuples(
         st.sampled_from(
-            ["earn", "earn", "spend", "award", "resolve", "redeem", "use", "rename", "back",
-             "forward", "forward"]
+            [
+                "earn",
+                "earn",
+                "spend",
+                "award",
+                "resolve",
+                "redeem",
+                "use",
+                "rename",
+                "back",
+                "forward",
+                "forward",
+            ]
         ),
         st.integers(0, 10),
         st.integers(1, 90),

@@ -156,8 +156,10 @@ def transaction_queries(draw: st.DrawFn, program: Program) -> dict[str, Any]:
     """Arguments for `transactions_page` (and, without paging, `count_transactions`)."""
     now = program.clock.now()
     members = [m.id for m in program.members()]
-    kinds = st.none() | st.frozensets(st.sampled_from(list(TxnKind)), min_size=1) | st.just(
-        frozenset(TxnKind) - {TxnKind.EXPIRE, TxnKind.SETTLE}
+    kinds = (
+        st.none()
+        | st.frozensets(st.sampled_from(list(TxnKind)), min_size=1)
+        | st.just(frozenset(TxnKind) - {TxnKind.EXPIRE, TxnKind.SETTLE})
     )
     top = len(program.transactions())
     chosen: dict[str, Any] = draw(
@@ -230,11 +232,19 @@ def fulfillment_queries(draw: st.DrawFn, program: Program) -> dict[str, Any]:
 def check_pages(program: Program, data: st.DataObject) -> None:
     """Draw one query of each kind; the indexed page and count must equal the scan's."""
     for paged, counted, scanned, queries in (
-        (program.transactions_page, program.count_transactions, scan_transactions,
-         transaction_queries),
+        (
+            program.transactions_page,
+            program.count_transactions,
+            scan_transactions,
+            transaction_queries,
+        ),
         (program.members_page, program.count_members, scan_members, member_queries),
-        (program.fulfillments_page, program.count_fulfillments, scan_fulfillments,
-         fulfillment_queries),
+        (
+            program.fulfillments_page,
+            program.count_fulfillments,
+            scan_fulfillments,
+            fulfillment_queries,
+        ),
     ):
         query = data.draw(queries(program))
         offset, limit = query["offset"], query["limit"]
