@@ -29,6 +29,7 @@ earn at 10^6 vs 10^4, bytes per transaction), judged as P8.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from bisect import bisect_left, insort
 from collections.abc import Callable
@@ -37,8 +38,8 @@ from datetime import UTC, datetime, timedelta
 from sortedcontainers import SortedList
 from werkzeug.test import Client
 
-from benchmarks import core
-from benchmarks._harness import Context, fmt_ratio, fmt_us
+from benchmarks import core, shopsocially
+from benchmarks._harness import Context, Timing, fmt_ratio, fmt_us
 from fakeservers.shopsocially import create_app as shopsocially_app
 from fakeservers.shopsocially.seed import DEMO_API_KEY, DEMO_PARTNER_ID
 from fakeservers.smile import create_app as smile_app
@@ -58,17 +59,8 @@ SMILE_HEADERS = {"Authorization": f"Bearer {DEMO_KEY}"}
 SS_HEADERS = {"partner-id": DEMO_PARTNER_ID, "api-key": DEMO_API_KEY}
 SS_USER = "subhtestshop@gmail.com"
 RANGE = "from_date=01/01/2015&to_date=12/31/2026"
-SS_ACTIVITY = {
-    "activity_id": "bench_scale",
-    "activity_name": "Benchmark award",
-    "activity_description": "earned by the scale benchmark",
-    "activity_type": "fixed",
-    "points_per_activity": "5",
-    "approval_method": "immediate",
-    "max_award_frequency": "0",
-    "max_award_frequency_interval": "lifetime",
-    "is_active": "true",
-}
+SS_ACTIVITY = {**shopsocially.ACTIVITY, "activity_id": "bench_scale"}
+"""The shopsocially group's activity (5 points, immediate, no limit, no expiry)."""
 
 # (label, path, in the issue's table). Smile paths are relative to the fake's root.
 SMILE_READS: tuple[tuple[str, str, bool], ...] = (
@@ -311,24 +303,8 @@ def reads(ctx: Context) -> None:
         found = {name: timings[f"{label}|{name}"] for name in names}
         base, mid, big = found["page"], found["20,000"], found["10^5"]
         if in_issue:
-            small = found["issue"]
-            issue_table.add(
-                label,
-                fmt_us(small.us),
-                fmt_us(mid.us),
-                fmt_ratio(mid.us / small.us),
-                fmt_us(big.us),
-                fmt_ratio(big.us / small.us),
-            )
-        table.add(
-            label,
-            fmt_us(base.us),
-            fmt_us(mid.us),
-            fmt_ratio(mid.us / base.us),
-            fmt_us(big.us),
-            fmt_ratio(big.us / base.us),
-            fmt_ratio(big.cpu_us / base.cpu_us),
-        )
+            issue_table.add(label, *_growth(found["issue"], mid, big))
+        table.add(label, *_growth(base, mid, big), fmt_ratio(big.cpu_us / base.cpu_us))
         ctx.target(
             f"P7 {label}: 10^5 / page",
             big.us / base.us,
@@ -337,6 +313,28 @@ def reads(ctx: Context) -> None:
         )
     issue_table.show()
     table.show()
+
+
+def _growth(small: Timing, mid: Timing, big: Timing) -> list[str]:
+    """Cells: the small cost, the middle cost and its ratio, the big cost and its ratio."""
+    return [
+        fmt_us(small.us),
+        fmt_us(mid.us),
+        fmt_ratio(mid.us / small.us),
+        fmt_us(big.us),
+        fmt_ratio(big.us / small.us),
+    ]
+
+
+Key = tuple[datetime, int]
+
+
+def _ns_per(op: Callable[[Key], object], keys: list[Key]) -> float:
+    """Nanoseconds per call of `op` over `keys`."""
+    start = time.perf_counter_ns()
+    for key in keys:
+        op(key)
+    return (time.perf_counter_ns() - start) / len(keys)
 
 
 def sorted_vs_bisect(ctx: Context) -> None:
@@ -356,37 +354,26 @@ def sorted_vs_bisect(ctx: Context) -> None:
     ops = 20_000
     for size in sizes:
         keys = [(START + i * SECOND, i) for i in range(size)]
-        results: list[float] = []
-        for how in ("append", "insort", "sorted"):
-            plain: list[tuple[datetime, int]] = keys[: size - ops]
-            tree = SortedList(plain)
-            tail = keys[size - ops :]
-            start = time.perf_counter_ns()
-            if how == "append":
-                for key in tail:
-                    plain.append(key)
-            elif how == "insort":
-                for key in tail:
-                    insort(plain, key)
-            else:
-                for key in tail:
-                    tree.add(key)
-            results.append((time.perf_counter_ns() - start) / ops)
-        plain = list(keys)
-        tree = SortedList(keys)
-        later = START + size * 2 * SECOND
-        step = max(1, size // ops)
-        moved = keys[::step][:ops]
-        start = time.perf_counter_ns()
-        for n, key in enumerate(moved):
+        head, tail = keys[: size - ops], keys[size - ops :]
+        appended, inserted, tree = list(head), list(head), SortedList(head)
+        results = [
+            _ns_per(appended.append, tail),
+            _ns_per(functools.partial(insort, inserted), tail),
+            _ns_per(tree.add, tail),
+        ]
+        plain, tree = list(keys), SortedList(keys)
+        later = START + 2 * size * SECOND
+        moved = keys[:: max(1, size // ops)][:ops]
+
+        def move_plain(key: Key, plain: list[Key] = plain, later: datetime = later) -> None:
             del plain[bisect_left(plain, key)]
-            plain.append((later + n * SECOND, key[1]))
-        results.append((time.perf_counter_ns() - start) / len(moved))
-        start = time.perf_counter_ns()
-        for n, key in enumerate(moved):
+            plain.append((later + key[1] * SECOND, key[1]))
+
+        def move_tree(key: Key, tree: SortedList = tree, later: datetime = later) -> None:
             tree.remove(key)
-            tree.add((later + n * SECOND, key[1]))
-        results.append((time.perf_counter_ns() - start) / len(moved))
+            tree.add((later + key[1] * SECOND, key[1]))
+
+        results += [_ns_per(move_plain, moved), _ns_per(move_tree, moved)]
         table.add(f"{size:,}", *(f"{r:.0f}" for r in results))
     table.show()
 
