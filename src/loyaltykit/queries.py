@@ -15,7 +15,7 @@ from typing import Any
 
 from loyaltykit import _validate as v
 from loyaltykit.errors import InvalidArgument, MemberNotFound
-from loyaltykit.indexes import INDEXED_KINDS, SortedIds, Timeline, held, in_status
+from loyaltykit.indexes import INDEXED_KINDS, Timeline, held, in_status
 from loyaltykit.ledger import CREATED_AT, KIND, RESOLVED_AT, STATUS, TxnKind, TxnStatus
 from loyaltykit.members import MemberState
 from loyaltykit.paging import Scope, Selection, Window, count, page, windows
@@ -208,21 +208,22 @@ class TxnQuery:
 
         if status is not None and status != _POSTED:  # pending or rejected: their groups
             return Selection([get(in_status(status, kind)) for kind in sorted(kinds)])
-        minus: list[SortedIds] = []
+        leave: list[str] = []  # groups inside the selected kinds that the filters leave out
         for kind in sorted(kinds):
             if posted_axis:
-                minus.append(get(held(kind)))
+                leave.append(held(kind))  # read from `changed` at their posting time
             elif status == _POSTED:
-                minus += [
-                    get(in_status(TxnStatus.PENDING.value, kind)),
-                    get(in_status(TxnStatus.REJECTED.value, kind)),
+                leave += [
+                    in_status(TxnStatus.PENDING.value, kind),
+                    in_status(TxnStatus.REJECTED.value, kind),
                 ]
         hot = _ALL_KINDS - INDEXED_KINDS
-        needs_skip = bool(minus) or kinds != _ALL_KINDS
         if hot <= kinds:  # everything but some indexed kinds
-            minus += [get(kind) for kind in sorted(INDEXED_KINDS - kinds)]
-            return Selection(None, minus, skip if needs_skip else None)
+            leave += sorted(INDEXED_KINDS - kinds)
+            minus = [ids for ids in map(get, leave) if ids]  # an empty group leaves nothing
+            return Selection(None, minus, skip if minus else None)
         if not kinds & hot:  # some indexed kinds only
+            minus = [ids for ids in map(get, leave) if ids]
             return Selection([get(kind) for kind in sorted(kinds)], minus, skip if minus else None)
         return Selection(None, (), skip, exact=False)  # some hot kinds: read one by one
 
@@ -287,7 +288,7 @@ class _RecordQuery:
                 return True  # read from `changed` instead
             return not qualifies(ident)
 
-        minus = [timeline.changed_ids] if changed_since is not None else []
+        minus = [timeline.changed_ids] if changed_since is not None and timeline.changed_ids else []
         if not groups:
             selection = Selection(None, minus, skip if minus else None)
         elif len(groups) == 1 and not minus:
