@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import pickle
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, tzinfo
 from types import TracebackType
@@ -53,6 +52,8 @@ __all__ = ["MAX_BATCH", "CommitLock", "DurableProgram", "copy_program", "open_pr
 
 MAX_BATCH = 64
 """At most this many commands share one transaction (bounds a command's wait)."""
+GATHER_WAIT = 0.005
+"""Seconds a committing command waits at most, at a time, for queued commands to join."""
 SNAPSHOTS_KEPT = 2
 """Snapshots kept per program (the newest and the one before, in case one is unreadable)."""
 _STORED_SETTINGS = ("clawback", "timezone", "started_at", "seed")
@@ -61,13 +62,15 @@ _STORED_SETTINGS = ("clawback", "timezone", "started_at", "seed")
 class _Batch:
     """One open database transaction and the commands that wrote into it."""
 
-    __slots__ = ("commands", "failure", "finished", "inserted", "led", "start")
+    __slots__ = ("commands", "events", "failure", "finished", "inserted", "led", "start")
 
     def __init__(self, start: int) -> None:
         self.start = start
         """Journal length when the transaction began: everything before is committed."""
         self.inserted = start
-        """Journal length up to which events are inserted (not yet committed)."""
+        """Journal length up to which events are encoded into `events`."""
+        self.events: list[tuple[str, str, str]] = []
+        """(type, body, recorded at) of every event to insert at the commit."""
         self.commands = 0
         self.led = False
         self.finished = False
@@ -85,7 +88,8 @@ class CommitLock:
     def __init__(self, program: DurableProgram) -> None:
         self._program = program
         self._lock = threading.RLock()
-        self._gate = threading.Lock()
+        self._gate = threading.Condition(threading.Lock())
+        """Guards `_queued`; notified when the last queued thread got the lock."""
         self._finished = threading.Condition(threading.Lock())
         self._queued = 0
         self._depth = 0
@@ -97,11 +101,14 @@ class CommitLock:
     # -- entering ----------------------------------------------------------------------
 
     def __enter__(self) -> None:
-        with self._gate:
+        gate = self._gate
+        with gate:
             self._queued += 1
         self._lock.acquire()
-        with self._gate:
+        with gate:
             self._queued -= 1
+            if not self._queued:
+                gate.notify_all()
         if self._depth == 0:
             self._mark = len(self._program._journal)
             self._joined = self._batch  # a read of uncommitted events waits for them
@@ -113,12 +120,11 @@ class CommitLock:
         program = self._program
         if self._batch is None:
             program._check_open()
-            store = program._store
-            store.begin(program._program_id)
+            news = program._store.begin(program._program_id, program._seq)
             try:
-                program._sync(force=False)
+                program._fold(news)
             except BaseException:
-                store.rollback()
+                program._store.rollback()
                 raise
             length = len(program._journal)
             self._batch = _Batch(length)
@@ -131,9 +137,9 @@ class CommitLock:
         write lock (then nobody else can have) or the thread asked for stale reads."""
         if self._batch is None and not getattr(self._local, "stale", 0):
             self._program._check_open()
-            self._program._sync(force=False)
+            self._program._sync()
             length = len(self._program._journal)
-            if self._depth == 1 and self._mark < length:
+            if self._mark < length:  # what others committed; this block emitted nothing yet
                 self._mark = length
 
     def keep(self) -> None:
@@ -213,17 +219,14 @@ class CommitLock:
             raise StoreError(f"the command was not committed: {batch.failure}") from batch.failure
 
     def _insert(self, batch: _Batch) -> None:
-        """Insert the block's events into the open transaction; a failure aborts the
+        """Encode the block's events for the transaction's commit; a failure aborts the
         whole transaction (the commands already in it are undone too)."""
         program = self._program
         journal = program._journal
         try:
-            events = [encode_event(e) for e in journal[batch.inserted :]]
-            program._store.append(
-                program._program_id,
-                program._base + batch.inserted + 1,
-                events,
-                program.clock.now().isoformat(),
+            at = program.clock.now().isoformat()
+            batch.events.extend(
+                (*encode_event(event), at) for event in journal[batch.inserted :]
             )
             batch.inserted = len(journal)
         except BaseException as failure:
@@ -245,15 +248,23 @@ class CommitLock:
         lock = self._lock
         program = self._program
         try:
-            while self._queued and batch.commands < MAX_BATCH and batch.failure is None:
+            if self._queued:
+                # Let the threads queued for the lock run their commands into this
+                # transaction: wait until each of them got the lock (or enough joined),
+                # then take it back, which waits for the last of them to finish.
                 lock.release()
-                time.sleep(0)  # hand the lock over to a queued thread
+                gate = self._gate
+                with gate:
+                    while self._queued and batch.commands < MAX_BATCH:
+                        gate.wait(GATHER_WAIT)
                 lock.acquire()
             if batch.failure is not None:
                 return
             self._batch = None
             try:
-                program._store.commit()
+                program._store.commit(
+                    program._program_id, program._base + batch.start + 1, batch.events
+                )
             except BaseException as failure:
                 batch.failure = failure
                 try:
@@ -317,7 +328,7 @@ class DurableProgram(Program):
         if state is not None and snapshot is not None:
             self._state = state
             self._base = self._seq = self._snapshot_seq = snapshot.seq
-        self._sync(force=True)
+        self._fold(self._store.events(self._program_id, self._seq))
 
     def _state_from(self, snapshot: Snapshot | None) -> State | None:
         if snapshot is None:
@@ -327,14 +338,16 @@ class DurableProgram(Program):
         except (pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
             return None  # unusable (say, written by another version): replay instead
 
-    def _sync(self, *, force: bool) -> None:
-        """Fold the events others committed after `_seq`."""
-        if not force and not self._store.changed():
-            return
+    def _sync(self) -> None:
+        """Fold the events others committed since this process last looked."""
+        self._fold(self._store.news(self._program_id, self._seq))
+
+    def _fold(self, events: Iterable[tuple[int, str, str]]) -> None:
+        """Append and fold committed events read from the store, in sequence order."""
         journal = self._journal
         apply = self._state.apply
         last = self._seq
-        for seq, kind, body in self._store.events(self._program_id, last):
+        for seq, kind, body in events:
             if seq != last + 1:
                 raise StoreError(f"the journal of {self.name!r} has a gap before event {seq}")
             event = decode_event(kind, body)
@@ -407,7 +420,7 @@ class DurableProgram(Program):
             with self._lock:
                 if not self._lock.writing:
                     self._check_open()
-                    self._sync(force=False)
+                    self._sync()
                     if self._seq != self._snapshot_seq:
                         self._write_snapshot()
                     return self._seq

@@ -389,7 +389,7 @@ def test_a_failed_commit_undoes_the_command(
         before = program.state()
         store = program.store
 
-        def failing_commit() -> None:
+        def failing_commit(*args: object) -> None:
             raise StoreError("disk full (injected)")
 
         monkeypatch.setattr(store, "commit", failing_commit)

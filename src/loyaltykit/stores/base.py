@@ -74,26 +74,26 @@ class Store(abc.ABC):
         """(seq, type, body) of the program's events with after < seq <= upto, in order."""
 
     @abc.abstractmethod
-    def changed(self) -> bool:
-        """False only when nobody else can have committed since the last call (a cheap
-        hint that lets reads skip the query for new events); True when unsure."""
+    def news(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
+        """The events others committed after `after` (cheap when there are none: SQLite
+        answers from `PRAGMA data_version` without reading a table)."""
 
     @abc.abstractmethod
-    def begin(self, program_id: int) -> None:
-        """Start a transaction holding the program's write lock: until `commit` or
-        `rollback`, no other connection can append to this program's journal."""
+    def begin(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
+        """Start a transaction holding the program's write lock (until `commit` or
+        `rollback`, no other connection can append to this program's journal) and return
+        the events committed after `after` (all of them: nobody can add more now)."""
 
     @abc.abstractmethod
-    def append(
-        self, program_id: int, first_seq: int, events: Sequence[tuple[str, str]], at: str
+    def commit(
+        self, program_id: int, first_seq: int, events: Sequence[tuple[str, str, str]]
     ) -> None:
-        """Insert events (type, body) numbered from `first_seq`, inside the transaction."""
+        """Insert events (type, body, recorded at), numbered from `first_seq`, and commit
+        the transaction; on failure nothing is inserted and the transaction is over."""
 
     @abc.abstractmethod
-    def commit(self) -> None: ...
-
-    @abc.abstractmethod
-    def rollback(self) -> None: ...
+    def rollback(self) -> None:
+        """End the transaction without writing (harmless when none is open)."""
 
     # -- snapshots ---------------------------------------------------------------------
 

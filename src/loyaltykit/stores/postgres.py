@@ -63,6 +63,14 @@ CREATE TABLE IF NOT EXISTS loyaltykit_snapshots (
     PRIMARY KEY (program_id, seq)
 );
 """
+_NEWS = (
+    "SELECT seq, type, body FROM loyaltykit_events "
+    "WHERE program_id = %s AND seq > %s ORDER BY seq"
+)
+_INSERT = (
+    "INSERT INTO loyaltykit_events (program_id, seq, type, body, recorded_at) "
+    "VALUES (%s, %s, %s, %s, %s::timestamptz)"
+)
 
 
 class PostgresStore(Store):
@@ -155,33 +163,47 @@ class PostgresStore(Store):
             )
             yield from cursor
 
-    def changed(self) -> bool:
-        return True
+    def news(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
+        with _errors("read the journal"):
+            return self._conn().execute(_NEWS, (program_id, after)).fetchall()
 
-    def begin(self, program_id: int) -> None:
+    def begin(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
+        """BEGIN, the lock and the read of new events go out in one round trip (a
+        pipeline); the read runs after the lock is granted, so it sees every commit."""
         db = self._conn()
-        with _errors("start a write"):
-            db.execute("BEGIN")
-            db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, program_id))
+        try:
+            with _errors("start a write"), db.pipeline():
+                db.execute("BEGIN")
+                db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, program_id))
+                cursor = db.execute(_NEWS, (program_id, after))
+            return cursor.fetchall()
+        except BaseException:
+            self.rollback()
+            raise
 
-    def append(
-        self, program_id: int, first_seq: int, events: Sequence[tuple[str, str]], at: str
+    def commit(
+        self, program_id: int, first_seq: int, events: Sequence[tuple[str, str, str]]
     ) -> None:
-        with _errors("write the journal"), self._db.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO loyaltykit_events (program_id, seq, type, body, recorded_at) "
-                "VALUES (%s, %s, %s, %s, %s::timestamptz)",
-                [
-                    (program_id, seq, kind, body, at)
-                    for seq, (kind, body) in enumerate(events, first_seq)
-                ],
-            )
-
-    def commit(self) -> None:
-        with _errors("commit"):
-            self._db.execute("COMMIT")
+        """The inserts and the COMMIT go out in one round trip (a pipeline)."""
+        db = self._db
+        try:
+            with _errors("commit"), db.pipeline(), db.cursor() as cursor:
+                if events:
+                    cursor.executemany(
+                        _INSERT,
+                        [
+                            (program_id, seq, kind, body, at)
+                            for seq, (kind, body, at) in enumerate(events, first_seq)
+                        ],
+                    )
+                db.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
 
     def rollback(self) -> None:
+        if self._db.closed:
+            return
         if self._db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             with _errors("roll back"):
                 self._db.execute("ROLLBACK")

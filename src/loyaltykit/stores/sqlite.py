@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS loyaltykit_snapshots (
     PRIMARY KEY (program_id, seq)
 );
 """
+_NEWS = (
+    "SELECT seq, type, body FROM loyaltykit_events "
+    "WHERE program_id = ? AND seq > ? ORDER BY seq"
+)
 _INSERT = (
     "INSERT INTO loyaltykit_events (program_id, seq, type, body, recorded_at) "
     "VALUES (?, ?, ?, ?, ?)"
@@ -181,36 +185,46 @@ class SQLiteStore(Store):
             )
             yield from cursor
 
-    def changed(self) -> bool:
-        version = self._conn().execute("PRAGMA data_version").fetchone()[0]
-        if version == self._version:
-            return False
-        self._version = version
-        return True
+    def news(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
+        db = self._conn()
+        with _errors("read the journal"):
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._version:
+                return []  # nobody else committed since we last looked
+            self._version = version
+            return db.execute(_NEWS, (program_id, after)).fetchall()
 
-    def begin(self, program_id: int) -> None:
+    def begin(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
+        db = self._conn()
         with _errors("start a write"):
-            self._conn().execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE")
+        try:
+            return self.news(program_id, after)
+        except BaseException:
+            self.rollback()
+            raise
 
-    def append(
-        self, program_id: int, first_seq: int, events: Sequence[tuple[str, str]], at: str
+    def commit(
+        self, program_id: int, first_seq: int, events: Sequence[tuple[str, str, str]]
     ) -> None:
-        with _errors("write the journal"):
-            if len(events) == 1:
-                kind, body = events[0]
-                self._db.execute(_INSERT, (program_id, first_seq, kind, body, at))
-            else:
-                self._db.executemany(
-                    _INSERT,
-                    [
-                        (program_id, seq, kind, body, at)
-                        for seq, (kind, body) in enumerate(events, first_seq)
-                    ],
-                )
-
-    def commit(self) -> None:
-        with _errors("commit"):
-            self._db.execute("COMMIT")
+        db = self._db
+        try:
+            with _errors("write the journal"):
+                if len(events) == 1:
+                    kind, body, at = events[0]
+                    db.execute(_INSERT, (program_id, first_seq, kind, body, at))
+                elif events:
+                    db.executemany(
+                        _INSERT,
+                        [
+                            (program_id, seq, kind, body, at)
+                            for seq, (kind, body, at) in enumerate(events, first_seq)
+                        ],
+                    )
+                db.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
 
     def rollback(self) -> None:
         if self._db.in_transaction:

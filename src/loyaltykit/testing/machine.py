@@ -106,10 +106,15 @@ class LoyaltyMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(START)
-        self.program = Program(self.clock, clawback=self.clawback, seed=0)
+        self.program = self.new_program(self.clock)
         self.configure(self.program)
         self.steps = 0
         self.order_seq = 0
+
+    def new_program(self, clock: ManualClock) -> Program:
+        """Override to run the machine on another kind of program (e.g. a durable one from
+        `Program.open`); it must be empty and use `clock`."""
+        return Program(clock, clawback=self.clawback, seed=0)
 
     def configure(self, program: Program) -> None:
         """Override to audit your own program configuration."""
