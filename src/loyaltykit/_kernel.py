@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -368,6 +368,18 @@ class ProgramKernel:
 
     def close(self) -> None:
         """Release the program's store connection (nothing to release in memory)."""
+
+    def checkpoint(self) -> int:
+        """Write a state snapshot to the program's store, so the next `Program.open`
+        replays nothing before it; returns how many events it covers (in memory there is
+        no store: nothing is written)."""
+        with self._lock:
+            return len(self._journal)
+
+    def stale(self) -> AbstractContextManager[None]:
+        """Reads inside the block skip looking for commands other processes committed
+        (see `Program.open`; in memory there are no other processes: it changes nothing)."""
+        return nullcontext()
 
     def __enter__(self) -> Self:
         return self
