@@ -62,9 +62,11 @@ _STORED_SETTINGS = ("clawback", "timezone", "started_at", "seed")
 class _Batch:
     """One open database transaction and the commands that wrote into it."""
 
-    __slots__ = ("commands", "events", "failure", "finished", "inserted", "led", "start")
+    __slots__ = ("at", "commands", "events", "failure", "finished", "inserted", "led", "start")
 
-    def __init__(self, start: int) -> None:
+    def __init__(self, start: int, at: str) -> None:
+        self.at = at
+        """When the transaction began (ISO 8601): the events' recorded time."""
         self.start = start
         """Journal length when the transaction began: everything before is committed."""
         self.inserted = start
@@ -88,9 +90,13 @@ class CommitLock:
     def __init__(self, program: DurableProgram) -> None:
         self._program = program
         self._lock = threading.RLock()
-        self._gate = threading.Condition(threading.Lock())
+        self._gate_lock = threading.Lock()
+        self._gate = threading.Condition(self._gate_lock)
         """Guards `_queued`; notified when the last queued thread got the lock."""
-        self._finished = threading.Condition(threading.Lock())
+        self._finished_lock = threading.Lock()
+        self._finished = threading.Condition(self._finished_lock)
+        self._waiting = 0
+        """Threads waiting for a transaction to finish (no notify needed when 0)."""
         self._queued = 0
         self._depth = 0
         self._mark = 0
@@ -101,14 +107,15 @@ class CommitLock:
     # -- entering ----------------------------------------------------------------------
 
     def __enter__(self) -> None:
-        gate = self._gate
-        with gate:
-            self._queued += 1
-        self._lock.acquire()
-        with gate:
-            self._queued -= 1
-            if not self._queued:
-                gate.notify_all()
+        if not self._lock.acquire(blocking=False):  # busy: queue up, so a commit waits
+            gate = self._gate_lock
+            with gate:
+                self._queued += 1
+            self._lock.acquire()
+            with gate:
+                self._queued -= 1
+                if not self._queued:
+                    self._gate.notify_all()
         if self._depth == 0:
             self._mark = len(self._program._journal)
             self._joined = self._batch  # a read of uncommitted events waits for them
@@ -127,7 +134,7 @@ class CommitLock:
                 program._store.rollback()
                 raise
             length = len(program._journal)
-            self._batch = _Batch(length)
+            self._batch = _Batch(length, program.clock.now().isoformat())
             if self._mark < length:
                 self._mark = length  # the synced events are committed, not this block's
         self._joined = self._batch
@@ -159,16 +166,19 @@ class CommitLock:
             self._wait(batch)
 
     def _wait(self, batch: _Batch) -> None:
-        finished = self._finished
-        with finished:
-            while not batch.finished:
-                finished.wait()
+        with self._finished_lock:
+            self._waiting += 1
+            try:
+                while not batch.finished:
+                    self._finished.wait()
+            finally:
+                self._waiting -= 1
 
     def _finish(self, batch: _Batch) -> None:
-        finished = self._finished
-        with finished:
+        with self._finished_lock:
             batch.finished = True
-            finished.notify_all()
+            if self._waiting:
+                self._finished.notify_all()
 
     @contextmanager
     def stale(self) -> Iterator[None]:
@@ -224,7 +234,7 @@ class CommitLock:
         program = self._program
         journal = program._journal
         try:
-            at = program.clock.now().isoformat()
+            at = batch.at
             batch.events.extend(
                 (*encode_event(event), at) for event in journal[batch.inserted :]
             )

@@ -63,10 +63,8 @@ CREATE TABLE IF NOT EXISTS loyaltykit_snapshots (
     PRIMARY KEY (program_id, seq)
 );
 """
-_NEWS = (
-    "SELECT seq, type, body FROM loyaltykit_events "
-    "WHERE program_id = %s AND seq > %s ORDER BY seq"
-)
+_NEWS_TEXT = "SELECT seq, type, body FROM loyaltykit_events"
+_NEWS = _NEWS_TEXT + " WHERE program_id = %s AND seq > %s ORDER BY seq"
 _INSERT = (
     "INSERT INTO loyaltykit_events (program_id, seq, type, body, recorded_at) "
     "VALUES (%s, %s, %s, %s, %s::timestamptz)"
@@ -168,15 +166,20 @@ class PostgresStore(Store):
             return self._conn().execute(_NEWS, (program_id, after)).fetchall()
 
     def begin(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
-        """BEGIN, the lock and the read of new events go out in one round trip (a
-        pipeline); the read runs after the lock is granted, so it sees every commit."""
+        """BEGIN, the lock and the read of new events go out as one simple query (one
+        round trip; both numbers are ints, formatted by this code, never user text); the
+        read runs after the lock is granted, so it sees every commit."""
         db = self._conn()
         try:
-            with _errors("start a write"), db.pipeline():
-                db.execute("BEGIN")
-                db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, program_id))
-                cursor = db.execute(_NEWS, (program_id, after))
-            return cursor.fetchall()
+            with _errors("start a write"):
+                cursor = db.execute(
+                    f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_CLASS}, {int(program_id)}); "
+                    f"{_NEWS_TEXT} WHERE program_id = {int(program_id)} AND seq > {int(after)} "
+                    "ORDER BY seq"
+                )
+                cursor.nextset()
+                cursor.nextset()
+                return cursor.fetchall()
         except BaseException:
             self.rollback()
             raise
@@ -188,7 +191,10 @@ class PostgresStore(Store):
         db = self._db
         try:
             with _errors("commit"), db.pipeline(), db.cursor() as cursor:
-                if events:
+                if len(events) == 1:
+                    kind, body, at = events[0]
+                    cursor.execute(_INSERT, (program_id, first_seq, kind, body, at))
+                elif events:
                     cursor.executemany(
                         _INSERT,
                         [

@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS loyaltykit_meta (
     value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS loyaltykit_programs (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     settings TEXT NOT NULL
 );
@@ -187,17 +187,22 @@ class SQLiteStore(Store):
 
     def news(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
         db = self._conn()
-        with _errors("read the journal"):
+        try:
             version = db.execute("PRAGMA data_version").fetchone()[0]
             if version == self._version:
                 return []  # nobody else committed since we last looked
             self._version = version
-            return db.execute(_NEWS, (program_id, after)).fetchall()
+            rows: list[tuple[int, str, str]] = db.execute(_NEWS, (program_id, after)).fetchall()
+        except sqlite3.Error as exc:
+            raise _failure("read the journal", exc) from exc
+        return rows
 
     def begin(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
         db = self._conn()
-        with _errors("start a write"):
+        try:
             db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _failure("start a write", exc) from exc
         try:
             return self.news(program_id, after)
         except BaseException:
@@ -209,21 +214,22 @@ class SQLiteStore(Store):
     ) -> None:
         db = self._db
         try:
-            with _errors("write the journal"):
-                if len(events) == 1:
-                    kind, body, at = events[0]
-                    db.execute(_INSERT, (program_id, first_seq, kind, body, at))
-                elif events:
-                    db.executemany(
-                        _INSERT,
-                        [
-                            (program_id, seq, kind, body, at)
-                            for seq, (kind, body, at) in enumerate(events, first_seq)
-                        ],
-                    )
-                db.execute("COMMIT")
-        except BaseException:
+            if len(events) == 1:
+                kind, body, at = events[0]
+                db.execute(_INSERT, (program_id, first_seq, kind, body, at))
+            elif events:
+                db.executemany(
+                    _INSERT,
+                    [
+                        (program_id, seq, kind, body, at)
+                        for seq, (kind, body, at) in enumerate(events, first_seq)
+                    ],
+                )
+            db.execute("COMMIT")
+        except BaseException as exc:
             self.rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise _failure("commit", exc) from exc
             raise
 
     def rollback(self) -> None:
@@ -271,6 +277,10 @@ class SQLiteStore(Store):
         self._db.close()
 
 
+def _failure(doing: str, exc: sqlite3.Error) -> StoreError:
+    return StoreError(f"SQLite store: cannot {doing}: {exc}")
+
+
 class _errors:
     """Turn sqlite3's errors into `StoreError`s that say what was being done."""
 
@@ -286,4 +296,4 @@ class _errors:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
     ) -> None:
         if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"SQLite store: cannot {self._doing}: {exc}") from exc
+            raise _failure(self._doing, exc) from exc
