@@ -203,4 +203,5 @@ def state_from_bytes(blob: bytes, policy: ClawbackPolicy, zone: Any) -> State:
     state._handlers = handlers
     state.policy = policy
     state.zone = zone
+    state.share_ids()
     return state
