@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from loyaltykit.errors import InvalidArgument
+from loyaltykit.errors import InvalidArgument, StoreError
 from loyaltykit.stores.base import SCHEMA_VERSION, ProgramRecord, Snapshot, Store
 
 __all__ = ["SCHEMA_VERSION", "ProgramRecord", "Snapshot", "Store", "open_store"]
@@ -29,8 +29,12 @@ def open_store(url: str) -> Store:
     if scheme == "sqlite":
         return _sqlite(url)
     if scheme in ("postgresql", "postgres"):
-        from loyaltykit.stores.postgres import PostgresStore
-
+        try:
+            from loyaltykit.stores.postgres import PostgresStore
+        except ImportError:
+            raise StoreError(
+                "PostgreSQL stores need psycopg 3: pip install 'loyaltykit[postgres]'"
+            ) from None
         return PostgresStore(url)
     raise InvalidArgument(
         "url",
