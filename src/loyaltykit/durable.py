@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, tzinfo
@@ -54,6 +55,8 @@ MAX_BATCH = 64
 """At most this many commands share one transaction (bounds a command's wait)."""
 GATHER_WAIT = 0.005
 """Seconds a committing command waits at most, at a time, for queued commands to join."""
+COMMIT_DELAY = 0.001
+"""Seconds a commit waits at most for the threads of the last group to come back."""
 SNAPSHOTS_KEPT = 2
 """Snapshots kept per program (the newest and the one before, in case one is unreadable)."""
 _STORED_SETTINGS = ("clawback", "timezone", "started_at", "seed")
@@ -96,6 +99,10 @@ class CommitLock:
         self._finished_lock = threading.Lock()
         self._finished = threading.Condition(self._finished_lock)
         self._waiting = 0
+        self._gathering = False
+        """A leader is waiting for commands to join its transaction."""
+        self._last_batch = 1
+        """Commands in the last committed transaction (more than one: threads write at once)."""
         """Threads waiting for a transaction to finish (no notify needed when 0)."""
         self._queued = 0
         self._depth = 0
@@ -218,6 +225,9 @@ class CommitLock:
             batch.commands += 1
             if batch.failure is None and not batch.led and batch is self._batch:
                 batch.led = leading = True
+            elif self._gathering:
+                with self._gate_lock:
+                    self._gate.notify_all()  # the leader counts who joined
         finally:
             if not leading:
                 self._lock.release()
@@ -252,22 +262,43 @@ class CommitLock:
             self._program._rollback(batch.start)
             self._finish(batch)
 
+    def _gather(self, batch: _Batch, expected: int) -> None:
+        """Let other threads' commands join the open transaction before it commits.
+
+        Threads queued for the lock run their commands now; and when the last commit
+        carried several commands (threads are writing side by side), the leader also
+        waits a moment (at most `COMMIT_DELAY`) for as many to join as last time: they are
+        on their way back from that commit. Then it takes the lock back, which waits for
+        the last of them to finish. (PostgreSQL's commit_delay works the same way.)
+        """
+        lock = self._lock
+        gate = self._gate
+        lock.release()
+        try:
+            with gate:
+                self._gathering = True
+                deadline = time.monotonic() + COMMIT_DELAY
+                while batch.commands < MAX_BATCH:
+                    if self._queued:
+                        gate.wait(GATHER_WAIT)
+                        continue
+                    left = deadline - time.monotonic()
+                    if batch.commands >= expected or left <= 0:
+                        break
+                    gate.wait(left)
+                self._gathering = False
+        finally:
+            lock.acquire()
+
     def _lead(self, batch: _Batch) -> None:
         """Let the commands queued behind this one join the transaction, then commit it
         for all of them (called holding the lock; releases it)."""
         lock = self._lock
         program = self._program
         try:
-            if self._queued:
-                # Let the threads queued for the lock run their commands into this
-                # transaction: wait until each of them got the lock (or enough joined),
-                # then take it back, which waits for the last of them to finish.
-                lock.release()
-                gate = self._gate
-                with gate:
-                    while self._queued and batch.commands < MAX_BATCH:
-                        gate.wait(GATHER_WAIT)
-                lock.acquire()
+            expected = self._last_batch
+            if self._queued or expected > 1:
+                self._gather(batch, expected)
             if batch.failure is not None:
                 return
             self._batch = None
@@ -283,6 +314,7 @@ class CommitLock:
                     program._rollback(batch.start)
                 return
             program._committed(len(program._journal))
+            self._last_batch = batch.commands
             self._finish(batch)
             program._maybe_checkpoint()
         finally:
