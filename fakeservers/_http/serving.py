@@ -127,7 +127,13 @@ class ServerThread:
                         channel.close()
                 server.close()
 
-            server.trigger.pull_trigger(close_all)
+            try:
+                server.trigger.pull_trigger(close_all)
+            except OSError:
+                # The loop's wake-up pipe is already gone (seen rarely: waitress closed its
+                # trigger on its own). The loop then no longer waits on it: close from
+                # here; it ends at its next poll (asyncore_loop_timeout, 1 s).
+                close_all()
             self.thread.join(timeout=5)
         else:
             server.close()
