@@ -4,6 +4,11 @@ Both fakes share one clock (wall time that `/_fake/clock` can still set and adva
 are served by waitress (HTTP/1.1 keep-alive), one log line per request. The actual URLs
 and every tenant's credentials are printed once the sockets are bound; Ctrl-C stops.
 Tenants live in memory unless `--data-dir DIR` keeps them (and the clock) in DIR/fakes.db.
+
+The control plane (`/_fake/`) answers loopback Host names only (`--allowed-host` adds
+more) and, with `--control-token`, only requests carrying the token; serving beyond
+loopback (`--host 0.0.0.0`) requires the token. A bad option or seed file is reported as
+`error: ...` with exit status 2.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fakeservers._http import Clock, OffsetClock, ServerThread
+from fakeservers._http import Clock, OffsetClock, ServerOptions, ServerThread
+from fakeservers._http.access import is_loopback_bind
+from fakeservers._http.serving import MAX_CHANNEL_TIMEOUT, MAX_CONNECTIONS, MAX_THREADS
 from loyaltykit import SystemClock
 
 if TYPE_CHECKING:
@@ -28,6 +35,21 @@ if TYPE_CHECKING:
 __all__ = ["CannotListen", "main", "program_name"]
 
 VENDORS = ("smile", "shopsocially")
+TOKEN_VARIABLE = "FAKESERVERS_CONTROL_TOKEN"
+HOSTS_VARIABLE = "FAKESERVERS_ALLOWED_HOSTS"
+
+
+def _bounded(upper: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not 1 <= value <= upper:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {upper}")
+        return value
+
+    return parse
 
 
 def program_name(argv0: str | None = None) -> str:
@@ -61,7 +83,41 @@ def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> argparse.
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="INFO logs one line per request (default); WARNING silences them",
     )
-    parser.add_argument("--threads", type=int, default=8, help="worker threads per server")
+    defaults = ServerOptions()
+    parser.add_argument(
+        "--threads",
+        type=_bounded(MAX_THREADS),
+        default=defaults.threads,
+        help=f"worker threads per server (default {defaults.threads})",
+    )
+    parser.add_argument(
+        "--connection-limit",
+        type=_bounded(MAX_CONNECTIONS),
+        default=defaults.connection_limit,
+        help="open connections per server; more wait in the listen backlog "
+        f"(default {defaults.connection_limit})",
+    )
+    parser.add_argument(
+        "--channel-timeout",
+        type=_bounded(MAX_CHANNEL_TIMEOUT),
+        default=defaults.channel_timeout,
+        metavar="SECONDS",
+        help="close a connection idle this long, e.g. one that sent half a request "
+        f"(default {defaults.channel_timeout})",
+    )
+    parser.add_argument(
+        "--control-token",
+        default=os.environ.get(TOKEN_VARIABLE) or None,
+        help="require this token in the X-Fake-Control-Token header of every /_fake/ "
+        f"request (default: ${TOKEN_VARIABLE}); needed to serve beyond loopback",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a Host name the control plane answers besides loopback names (repeatable; "
+        f"'*' for any; default: ${HOSTS_VARIABLE}, comma-separated)",
+    )
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
@@ -69,7 +125,11 @@ def parse_args(argv: Sequence[str] | None, prog: str | None = None) -> argparse.
         "restarts in DIR/fakes.db (created if needed; a DIR already holding tenants is "
         "reopened as it was, and --seed only fills a new one). Default: in memory",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.allowed_host is None:
+        listed = os.environ.get(HOSTS_VARIABLE, "")
+        args.allowed_host = [name.strip() for name in listed.split(",") if name.strip()]
+    return args
 
 
 class CannotListen(Exception):
@@ -118,6 +178,9 @@ def start(
     threads: int = 8,
     started: list[ServerThread] | None = None,
     data: DataDir | None = None,
+    options: ServerOptions | None = None,
+    control_token: str | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> list[ServerThread]:
     """Build, bind and start every available fake; print where each one listens. Each
     server is appended to `started` (a new list by default) as soon as it runs, so the
@@ -132,14 +195,21 @@ def start(
         if not _available(name):
             lines.append(f"{name}: not available (package missing)")
             continue
-        fake = Fake(name, clock, seed=seed, data=data)
+        fake = Fake(
+            name,
+            clock,
+            seed=seed,
+            data=data,
+            control_token=control_token,
+            allowed_hosts=allowed_hosts,
+        )
         if fake.reopened:
             reopened.append(name)
         if rate_limited is not None:
             for tenant in fake.registry.tenants():
                 fake.registry.set_rate_limited(tenant.name, rate_limited)
         try:
-            fake.serve(host, ports[name], threads=threads)
+            fake.serve(host, ports[name], options=options or ServerOptions(threads=threads))
         except OSError as exc:
             where = f"{host}:{ports[name]}"
             raise CannotListen(f"{name}: cannot listen on {where}: {_reason(exc)}") from None
@@ -183,15 +253,29 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("fakeservers.access").setLevel(args.log_level)
+    from fakeservers.toolkit.seedfile import SeedError, read_seed_file
+
     seed = None
     if args.seed:
-        from fakeservers.toolkit.seedfile import SeedError, read_seed_file
-
         try:
             seed = read_seed_file(args.seed)
         except SeedError as exc:
             print(f"error: {exc}", flush=True)
             return 2
+    if not is_loopback_bind(args.host) and not args.control_token:
+        print(
+            f"error: --host {args.host} serves the control plane beyond this machine; give it "
+            f"a token with --control-token (or ${TOKEN_VARIABLE})",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
+    if not is_loopback_bind(args.host) and not args.allowed_host:
+        print(
+            "warning: the control plane answers loopback Host names only; add the name "
+            "clients use with --allowed-host",
+            flush=True,
+        )
     ports = {"smile": args.smile_port, "shopsocially": args.shopsocially_port}
     from fakeservers.toolkit.datafile import DataDirError
 
@@ -216,14 +300,20 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
             data.clock() if data is not None else OffsetClock(SystemClock()),
             seed=seed,
             rate_limited=args.rate_limit,
-            threads=args.threads,
             started=servers,
             data=data,
+            options=ServerOptions(
+                threads=args.threads,
+                connection_limit=args.connection_limit,
+                channel_timeout=args.channel_timeout,
+            ),
+            control_token=args.control_token,
+            allowed_hosts=args.allowed_host,
         )
         print("control plane: <url>/_fake/ ; press Ctrl-C to stop", flush=True)
         while not done.wait(0.5):
             pass
-    except (CannotListen, DataDirError) as exc:
+    except (CannotListen, DataDirError, SeedError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:

@@ -22,9 +22,11 @@ How a vendor package uses it (see `fakeservers.smile` for a complete example):
   `MethodNotAllowed`. OPTIONS preflights and CORS headers are handled here.
   `json_response(body, status)` writes JSON.
 * **Parsing** (`parsing.py`): `json_object`, `form_object`, `body_object` (JSON or form)
-  and `read_str/int/decimal/bool/datetime/date/object/identifier(mapping, name,
-  required=..., label=...)`; they work on parsed bodies and on `request.args`. Failures raise
-  `ParseError(field, problem, message)` with problem "missing", "invalid" or "body".
+  and `read_str/int/points/decimal/money/multiplier/bool/datetime/date/object/metadata/
+  identifier(mapping, name, required=..., label=...)`; they work on parsed bodies and on
+  `request.args`, and hold every value to `loyaltykit.limits` (`bounds.py`). Failures raise
+  `ParseError(field, problem, message)` with problem "missing", "invalid" or "body". JSON
+  is read and written strictly (`strictjson.py`: no NaN, bounded nesting).
 * **Pagination** (`cursor.py`, `pagination.py`): `encode_cursor(Cursor(id, "next"))` gives
   base64 of `id:<n>,direction:next`; `decode_cursor` raises `ParseError`;
   `keyset_list(lister, key, limit=, cursor=)` pages newest first by id boundary, asking a
@@ -35,8 +37,11 @@ How a vendor package uses it (see `fakeservers.smile` for a complete example):
   the shared `/_fake/` routes (tenants, credentials, rate-limit switch, reset, clock get /
   set / advance); mount them with `control_rules()` in the vendor's Map and pass
   `ControlViews(control)` among the handlers. Its errors use the fakes' own JSON body.
-* **Serving** (`serving.py`): `serve_in_thread(app, host, port=0)` serves through waitress
-  (HTTP/1.1 keep-alive, one `fakeservers.access` log line per request) and returns a
+  Every `/_fake/` request passes the app's `access` (`access.py`: loopback Host and
+  Origin, optional token, JSON bodies) and gets no CORS headers.
+* **Serving** (`serving.py`): `serve_in_thread(app, host, port=0, options=ServerOptions())`
+  serves through waitress (HTTP/1.1 keep-alive, one `fakeservers.access` log line per
+  request; threads, connections, idle time and sizes bounded) and returns a
   `ServerThread` with `.url` and `.stop()`; an app raising `DroppedConnection` gets the
   connection closed with no response. Test-double features (journal, faults, seed files,
   transports) live in `fakeservers.toolkit`; `TenantRegistry.remove(name)` serves its reset.
@@ -45,7 +50,16 @@ How a vendor package uses it (see `fakeservers.smile` for a complete example):
   be set / advanced.
 """
 
-from fakeservers._http.app import BaseApp, ErrorRenderer, Handler, json_response
+from fakeservers._http import strictjson
+from fakeservers._http.access import ControlAccess
+from fakeservers._http.app import (
+    MAX_BODY_BYTES,
+    MAX_CONTROL_BODY_BYTES,
+    BaseApp,
+    ErrorRenderer,
+    Handler,
+    json_response,
+)
 from fakeservers._http.clock import AdjustableClock, Clock, OffsetClock
 from fakeservers._http.control import ControlPlane, ControlViews, control_error, control_rules, iso
 from fakeservers._http.cors import add_cors_headers, preflight_response
@@ -69,11 +83,15 @@ from fakeservers._http.parsing import (
     read_decimal,
     read_identifier,
     read_int,
+    read_metadata,
+    read_money,
+    read_multiplier,
     read_object,
+    read_points,
     read_str,
 )
 from fakeservers._http.ratelimit import LeakyBucket
-from fakeservers._http.serving import ServerThread, serve_in_thread
+from fakeservers._http.serving import ServerOptions, ServerThread, serve_in_thread
 from fakeservers._http.tenants import (
     SECRET,
     Credential,
@@ -86,11 +104,14 @@ from fakeservers._http.tenants import (
 )
 
 __all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_CONTROL_BODY_BYTES",
     "SECRET",
     "AdjustableClock",
     "BaseApp",
     "Clock",
     "Conflict",
+    "ControlAccess",
     "ControlPlane",
     "ControlViews",
     "Credential",
@@ -106,6 +127,7 @@ __all__ = [
     "ProgramFactory",
     "RateLimited",
     "Seeder",
+    "ServerOptions",
     "ServerThread",
     "Tenant",
     "TenantClock",
@@ -133,7 +155,12 @@ __all__ = [
     "read_decimal",
     "read_identifier",
     "read_int",
+    "read_metadata",
+    "read_money",
+    "read_multiplier",
     "read_object",
+    "read_points",
     "read_str",
     "serve_in_thread",
+    "strictjson",
 ]

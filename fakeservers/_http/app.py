@@ -5,23 +5,39 @@ handler objects; the vendor supplies `render_error`, which turns any exception i
 (its own, the core's, `ParseError`, `RateLimited`, routing errors) into its own body.
 A handler object may define its own `render_error(request, exc)`, tried first for its
 endpoints (the control plane does, so its errors look the same on every vendor).
+
+Vendor routes get CORS headers (browser code may call a fake as it calls the vendor);
+control routes (`/_fake/...`) get none, and pass `access` (a `ControlAccess`) first.
+Bodies are bounded: `MAX_BODY_BYTES` for the vendor APIs, `MAX_CONTROL_BODY_BYTES` for the
+control plane (seed documents), refused with 413 in the door's own format.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Map, MapAdapter
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import get_content_length
 
+from fakeservers._http.access import CONTROL_PREFIX, ControlAccess
 from fakeservers._http.cors import add_cors_headers, preflight_response
+from fakeservers._http.strictjson import encoder
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["BaseApp", "ErrorRenderer", "Handler", "json_response"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_CONTROL_BODY_BYTES",
+    "BaseApp",
+    "ErrorRenderer",
+    "Handler",
+    "body_limit",
+    "json_response",
+]
 
 Handler = Callable[..., Response]
 ErrorRenderer = Callable[[Request, Exception], Response | None]
@@ -42,10 +58,23 @@ _ADAPTER_CACHE_SIZE = 64
 """Bound adapters kept (one per host seen, in practice); past this the cache starts over."""
 _MATCH_CACHE_SIZE = 4096
 """Routed (host, method, path) kept; past this the cache starts over."""
+MAX_CACHED_KEY = 512
+"""Characters of a path (or of a bind key's host and headers) worth caching: a longer one
+is routed afresh each time, so the caches hold at most about 4,096 x 512 characters."""
+MAX_BODY_BYTES = 1 << 20
+"""The largest request body of a vendor API (1 MiB): larger ones are refused, unread."""
+MAX_CONTROL_BODY_BYTES = 16 << 20
+"""The largest control-plane request body (16 MiB: a seed document of whole tenants)."""
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-"""What `json.dumps(body, separators=(",", ":"), ensure_ascii=False)` builds on every call
-(an encoder is stateless between calls, so one serves every thread)."""
+_ENCODER = encoder(separators=(",", ":"), ensure_ascii=False)
+"""What `json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)`
+builds on every call (an encoder is stateless between calls, so one serves every thread);
+strict: a non-finite float is an error, never `NaN` on the wire."""
+
+
+def body_limit(path: str) -> int:
+    """The largest body a request to `path` may carry."""
+    return MAX_CONTROL_BODY_BYTES if path.startswith(CONTROL_PREFIX) else MAX_BODY_BYTES
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -63,6 +92,8 @@ class BaseApp:
     ) -> None:
         self.url_map = url_map
         self.render_error = render_error
+        self.access = ControlAccess()
+        """Who may use the control routes (`Fake` sets the served policy here)."""
         self._adapters: dict[tuple[object, ...], MapAdapter] = {}
         self._matches: dict[tuple[object, ...], tuple[str, Mapping[str, Any]]] = {}
         self.handlers: dict[str, Handler] = {}
@@ -92,18 +123,29 @@ class BaseApp:
         adapter = self._adapters.get(key)
         if adapter is None:
             adapter = self.url_map.bind_to_environ(environ)
-            if len(self._adapters) >= _ADAPTER_CACHE_SIZE:
-                self._adapters.clear()
-            self._adapters[key] = adapter
+            if sum(len(part) for part in key if isinstance(part, str)) <= MAX_CACHED_KEY:
+                if len(self._adapters) >= _ADAPTER_CACHE_SIZE:
+                    self._adapters.clear()
+                self._adapters[key] = adapter
         return adapter, key
 
-    def dispatch_request(self, request: Request) -> Response:
+    def dispatch_request(self, request: Request, *, control: bool = False) -> Response:
+        """Route and call the handler; `control` requests get no CORS preflight."""
         environ = request.environ
         adapter, key = self._bound(environ)
         path, query = _decoded(environ)
         endpoint = None
         try:
-            if request.method == "OPTIONS" and (methods := adapter.allowed_methods(path)):
+            limit = MAX_CONTROL_BODY_BYTES if control else MAX_BODY_BYTES
+            request.max_content_length = limit  # chunked bodies: stop reading past it
+            length = get_content_length(environ)  # without building `request.headers`
+            if length is not None and length > limit:
+                raise RequestEntityTooLarge(f"request bodies are at most {limit} bytes")
+            if (
+                not control
+                and request.method == "OPTIONS"
+                and (methods := adapter.allowed_methods(path))
+            ):
                 return preflight_response(request, list(methods))
             endpoint, values = self._match(adapter, key, path, request.method, query)
             return self.handlers[endpoint](request, **values)
@@ -122,9 +164,10 @@ class BaseApp:
         if found is None:
             endpoint, values = adapter.match(path, method, query_args=query)
             found = (str(endpoint), values)
-            if len(self._matches) >= _MATCH_CACHE_SIZE:
-                self._matches.clear()
-            self._matches[route] = found
+            if len(path) <= MAX_CACHED_KEY:  # a 200 KB path is routed, never kept
+                if len(self._matches) >= _MATCH_CACHE_SIZE:
+                    self._matches.clear()
+                self._matches[route] = found
         return found
 
     def _render(self, request: Request, exc: Exception, endpoint: str | None) -> Response:
@@ -139,7 +182,12 @@ class BaseApp:
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ, populate_request=False)  # no Request<->environ cycle
-        response = add_cors_headers(request, self.dispatch_request(request))
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+            response = self.access.refusal(environ) or self.dispatch_request(
+                request, control=True
+            )
+        else:
+            response = add_cors_headers(request, self.dispatch_request(request))
         return response(environ, start_response)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

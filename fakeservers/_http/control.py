@@ -25,12 +25,17 @@ from fakeservers._http.parsing import (
     read_str,
 )
 from fakeservers._http.tenants import SECRET, Credential, Seeder, Tenant, TenantRegistry
+from loyaltykit.limits import MAX_CODE
 
 __all__ = ["ControlPlane", "ControlViews", "control_error", "control_rules", "iso"]
 
 P = TypeVar("P")
 PREFIX = "/_fake"
 MAX_ADVANCE_SECONDS = 100 * 366 * 86400
+MAX_CREDENTIALS = 100
+"""Credentials one control request may give a tenant."""
+MAX_CREDENTIAL_PARTS = 4
+"""Parts of a multi-part credential (ShopSocially's has two: partner id and api key)."""
 
 
 def iso(moment: datetime) -> str:
@@ -118,23 +123,35 @@ def describe_tenant(tenant: Tenant[Any]) -> dict[str, Any]:
 
 
 def _read_credential(value: Any, field: str) -> Credential:
-    if isinstance(value, str) and value:
-        return value
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise ParseError(field, "invalid", f"{field} must be a string or a list of strings")
+    """A key (a string) or a multi-part key (a list of strings), each part non-empty and
+    at most `MAX_CODE` characters."""
+    parts = value if isinstance(value, list) else [value]
+    if not parts or len(parts) > MAX_CREDENTIAL_PARTS or not all(
+        isinstance(part, str) and 0 < len(part) <= MAX_CODE for part in parts
+    ):
+        raise ParseError(
+            field,
+            "invalid",
+            f"{field} must be a string or a list of at most {MAX_CREDENTIAL_PARTS} strings, "
+            f"each of 1 to {MAX_CODE} characters",
+        )
+    return value if isinstance(value, str) else tuple(parts)
 
 
 def _read_credentials(body: Mapping[str, Any]) -> dict[Credential, str]:
     raw = body.get("credentials", [])
-    if not isinstance(raw, list):
-        raise ParseError("credentials", "invalid", "credentials must be a list")
+    if not isinstance(raw, list) or len(raw) > MAX_CREDENTIALS:
+        raise ParseError(
+            "credentials", "invalid", f"credentials must be a list of at most {MAX_CREDENTIALS}"
+        )
     result: dict[Credential, str] = {}
     for index, item in enumerate(raw):
         field = f"credentials[{index}]"
         if isinstance(item, dict):
             key = _read_credential(item.get("key"), f"{field}.key")
-            result[key] = read_str(item, "kind", label=f"{field}.kind") or SECRET
+            result[key] = (
+                read_str(item, "kind", label=f"{field}.kind", max_length=MAX_CODE) or SECRET
+            )
         else:
             result[_read_credential(item, field)] = SECRET
     return result
@@ -198,9 +215,9 @@ class ControlViews(Generic[P]):
     def on_fake_tenant_create(self, request: Request) -> Response:
         body = json_object(request)
         tenant = self.control.create_tenant(
-            read_str(body, "name", required=True) or "",
+            read_str(body, "name", required=True, max_length=MAX_CODE) or "",
             _read_credentials(body),
-            seed=read_str(body, "seed"),
+            seed=read_str(body, "seed", max_length=MAX_CODE),
             rate_limited=bool(read_bool(body, "rate_limited")),
         )
         return json_response({"tenant": describe_tenant(tenant)}, 201)
@@ -210,7 +227,9 @@ class ControlViews(Generic[P]):
         if "key" not in body:
             raise ParseError("key", "missing", "key is required")
         key = _read_credential(body["key"], "key")
-        self.control.add_credential(name, key, read_str(body, "kind") or SECRET)
+        self.control.add_credential(
+            name, key, read_str(body, "kind", max_length=MAX_CODE) or SECRET
+        )
         return json_response({"tenant": describe_tenant(self.control.tenant(name))}, 201)
 
     def on_fake_tenant_settings(self, request: Request, name: str) -> Response:
@@ -225,7 +244,11 @@ class ControlViews(Generic[P]):
 
     def on_fake_reset(self, request: Request) -> Response:
         return json_response(
-            {"reset": self.control.reset(read_str(json_object(request), "tenant"))}
+            {
+                "reset": self.control.reset(
+                    read_str(json_object(request), "tenant", max_length=MAX_CODE)
+                )
+            }
         )
 
     def on_fake_clock(self, request: Request) -> Response:

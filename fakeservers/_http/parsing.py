@@ -1,12 +1,16 @@
 """Request body and parameter readers that never let bad input become a 500.
 
 Every reader raises `ParseError` naming the field, so each vendor renders the failure in
-its own format. Readers accept JSON values and query-string / form strings alike.
+its own format. Readers accept JSON values and query-string / form strings alike, and hold
+every value to `loyaltykit.limits` (see `fakeservers._http.bounds`): text to `MAX_TEXT`
+characters (codes and keys to `MAX_CODE`), integers to `MAX_INTEGER` either side of zero
+unless the field says less, points to `MAX_POINTS`, money to `MAX_MONEY_DIGITS` digits and
+`MAX_MONEY_PLACES` places, multipliers to `MAX_MULTIPLIER`, free-form objects to
+`MAX_METADATA_BYTES` and `MAX_DEPTH` levels. JSON bodies go through `strictjson`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -16,7 +20,24 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
+from fakeservers._http import strictjson
+from fakeservers._http.bounds import (
+    decimal_problem,
+    integer_problem,
+    metadata_problem,
+    text_problem,
+)
 from fakeservers._http.errors import ParseError
+from loyaltykit.limits import (
+    MAX_CODE,
+    MAX_DEPTH,
+    MAX_MONEY_DIGITS,
+    MAX_MONEY_PLACES,
+    MAX_MULTIPLIER,
+    MAX_MULTIPLIER_PLACES,
+    MAX_POINTS,
+    MAX_TEXT,
+)
 
 __all__ = [
     "body_object",
@@ -28,47 +49,37 @@ __all__ = [
     "read_decimal",
     "read_identifier",
     "read_int",
+    "read_metadata",
+    "read_money",
+    "read_multiplier",
     "read_object",
+    "read_points",
     "read_str",
-    "utf8_safe",
 ]
 
 _MISSING: Any = object()
 _INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_DECIMAL_DIGITS = 16
+"""Digits before the point of a number that is neither money nor a multiplier (a tier
+milestone in points, seconds of clock travel): enough for `MAX_TOTAL_POINTS`."""
 
 
-def utf8_safe(value: Any) -> bool:
-    """False when a decoded JSON value holds a lone surrogate (JSON may spell `"\\ud800"`),
-    which no UTF-8 response could ever carry back."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(utf8_safe(key) and utf8_safe(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(utf8_safe(item) for item in value)
-    return True
-
-
-def json_object(request: Request, *, empty_ok: bool = True) -> dict[str, Any]:
-    """Decode the body as a JSON object; an empty body is `{}` when `empty_ok`."""
+def json_object(
+    request: Request, *, empty_ok: bool = True, max_depth: int = MAX_DEPTH
+) -> dict[str, Any]:
+    """Decode the body as a JSON object (strictly, at most `max_depth` levels deep); an
+    empty body is `{}` when `empty_ok`."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         if empty_ok:
             return {}
         raise ParseError(None, "body", "request body is empty")
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ParseError(None, "body", "request body is not valid JSON") from None
+        value = strictjson.loads(raw, max_depth=max_depth)
+    except strictjson.JSONRefused as refused:
+        raise ParseError(None, "body", f"request body is {refused}") from None
     if not isinstance(value, dict):
         raise ParseError(None, "body", "request body must be a JSON object")
-    if _SURROGATE_ESCAPE.search(raw) and not utf8_safe(value):
-        raise ParseError(None, "body", "request body holds a lone surrogate (\\uD800 to \\uDFFF)")
     return value
 
 
@@ -110,7 +121,9 @@ def read_str(
     required: bool = False,
     choices: Sequence[str] | None = None,
     label: str | None = None,
+    max_length: int = MAX_TEXT,
 ) -> str | None:
+    """A string of at most `max_length` characters (`MAX_TEXT` unless the field says)."""
     label = label or name
     value = _get(source, name, required, label)
     if value is _MISSING:
@@ -119,18 +132,24 @@ def read_str(
         raise _invalid(label, "a string")
     if choices is not None and value not in choices:
         raise _invalid(label, "one of " + ", ".join(choices))
+    problem = text_problem(value, max_length)
+    if problem is not None:
+        raise _invalid(label, problem)
     return value
 
 
 def read_identifier(
     source: Mapping[str, Any], name: str, *, required: bool = False, label: str | None = None
 ) -> str | None:
-    """An external identifier: a string, or an integer taken as its decimal string
-    (shops send order and customer ids both ways)."""
+    """An external identifier of at most `MAX_CODE` characters: a string, or an integer
+    taken as its decimal string (shops send order and customer ids both ways)."""
     value = source.get(name) if isinstance(source, Mapping) else None
     if isinstance(value, int) and not isinstance(value, bool):
+        problem = integer_problem(value)
+        if problem is not None:
+            raise _invalid(label or name, problem)
         return str(value)
-    return read_str(source, name, required=required, label=label)
+    return read_str(source, name, required=required, label=label, max_length=MAX_CODE)
 
 
 def read_int(
@@ -142,7 +161,8 @@ def read_int(
     maximum: int | None = None,
     label: str | None = None,
 ) -> int | None:
-    """An integer from an int, an integral float, or a string of digits (never a bool)."""
+    """An integer from an int, an integral float, or a string of digits (never a bool),
+    within [minimum, maximum] (by default `MAX_INTEGER` either side of zero)."""
     label = label or name
     value = _get(source, name, required, label)
     if value is _MISSING:
@@ -158,17 +178,40 @@ def read_int(
         number = int(value)
     else:
         raise _invalid(label, "an integer")
-    if minimum is not None and number < minimum:
-        raise _invalid(label, f"at least {minimum}")
-    if maximum is not None and number > maximum:
-        raise _invalid(label, f"at most {maximum}")
+    problem = integer_problem(number, minimum=minimum, maximum=maximum)
+    if problem is not None:
+        raise _invalid(label, problem)
     return number
 
 
+def read_points(
+    source: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    minimum: int = -MAX_POINTS,
+    label: str | None = None,
+) -> int | None:
+    """An amount of points: an integer from `minimum` to `MAX_POINTS`."""
+    return read_int(
+        source, name, required=required, minimum=minimum, maximum=MAX_POINTS, label=label
+    )
+
+
 def read_decimal(
-    source: Mapping[str, Any], name: str, *, required: bool = False, label: str | None = None
+    source: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    label: str | None = None,
+    digits: int = _DECIMAL_DIGITS,
+    places: int = MAX_MONEY_PLACES,
+    minimum: Decimal | None = None,
+    maximum: Decimal | None = None,
 ) -> Decimal | None:
-    """A finite Decimal from a JSON number or a numeric string (floats go through str)."""
+    """A finite Decimal from a JSON number or a numeric string (floats go through str),
+    with at most `digits` digits before the point and `places` after, within
+    [minimum, maximum]; its size is checked before anything computes with it."""
     label = label or name
     value = _get(source, name, required, label)
     if value is _MISSING:
@@ -179,9 +222,38 @@ def read_decimal(
         number = Decimal(str(value).strip())
     except InvalidOperation:
         raise _invalid(label, "a number") from None
-    if not number.is_finite():
-        raise _invalid(label, "a finite number")
+    problem = decimal_problem(
+        number, digits=digits, places=places, minimum=minimum, maximum=maximum
+    )
+    if problem is not None:
+        raise _invalid(label, problem)
     return number
+
+
+def read_money(
+    source: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    label: str | None = None,
+    minimum: Decimal | None = None,
+) -> Decimal | None:
+    """An amount of money: `MAX_MONEY_DIGITS` digits before the point, `MAX_MONEY_PLACES`
+    after (negative amounts allowed unless `minimum` says otherwise)."""
+    return read_decimal(
+        source, name, required=required, label=label,
+        digits=MAX_MONEY_DIGITS, places=MAX_MONEY_PLACES, minimum=minimum,
+    )  # fmt: skip
+
+
+def read_multiplier(
+    source: Mapping[str, Any], name: str, *, required: bool = False, label: str | None = None
+) -> Decimal | None:
+    """An earning multiplier: from 0 to `MAX_MULTIPLIER`, `MAX_MULTIPLIER_PLACES` places."""
+    return read_decimal(
+        source, name, required=required, label=label, places=MAX_MULTIPLIER_PLACES,
+        minimum=Decimal(0), maximum=MAX_MULTIPLIER,
+    )  # fmt: skip
 
 
 def read_bool(
@@ -249,10 +321,24 @@ def read_date(
 def read_object(
     source: Mapping[str, Any], name: str, *, required: bool = False, label: str | None = None
 ) -> dict[str, Any] | None:
+    """A JSON object (the caller reads its fields with these same readers)."""
     label = label or name
     value = _get(source, name, required, label)
     if value is _MISSING:
         return None
     if not isinstance(value, dict):
         raise _invalid(label, "an object")
+    return value
+
+
+def read_metadata(
+    source: Mapping[str, Any], name: str, *, required: bool = False, label: str | None = None
+) -> dict[str, Any] | None:
+    """A free-form JSON object kept as given (Smile's `properties`): at most
+    `MAX_METADATA_BYTES` once written as JSON and `MAX_DEPTH` levels deep."""
+    value = read_object(source, name, required=required, label=label)
+    if value is not None:
+        problem = metadata_problem(value)
+        if problem is not None:
+            raise _invalid(label or name, problem)
     return value

@@ -5,28 +5,77 @@ keep-alive client pays a new TCP connection per request; waitress keeps HTTP/1.1
 connections open. werkzeug still does the routing, requests and responses.
 
 `serve_in_thread(app, host, port=0)` returns a started `ServerThread` (`.url`, `.port`,
-`.stop()`). Every request is logged as one line on the `fakeservers.access` logger (INFO).
-An app may raise `DroppedConnection` to close the connection without sending a response
-(fault injection uses it).
+`.stop()`). Every request is logged as one line on the `fakeservers.access` logger (INFO),
+its target cut to `LOG_TARGET_CHARS` characters with control characters escaped (no forged
+lines). An app may raise `DroppedConnection` to close the connection without sending a
+response (fault injection uses it).
+
+`ServerOptions` bounds what a server gives its clients: worker threads, open connections
+(past `connection_limit`, new ones wait in the listen backlog), how long an idle
+connection is kept (`channel_timeout`: a socket that sends half a request and then nothing
+is closed after it, so idle sockets cannot lock other clients out for longer), request
+header and body sizes.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from waitress.channel import ClientDisconnected
 from waitress.server import TcpWSGIServer
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["ACCESS_LOG", "DroppedConnection", "ServerThread", "drain", "serve_in_thread"]
+__all__ = [
+    "ACCESS_LOG",
+    "LOG_TARGET_CHARS",
+    "DroppedConnection",
+    "ServerOptions",
+    "ServerThread",
+    "drain",
+    "serve_in_thread",
+]
 
 ACCESS_LOG = logging.getLogger("fakeservers.access")
+LOG_TARGET_CHARS = 200
+"""Characters of a request's path and query shown in its log line."""
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+MAX_THREADS = 256
+MAX_CONNECTIONS = 10_000
+MAX_CHANNEL_TIMEOUT = 3600
+
+
+def _positive(upper: int) -> Any:
+    def check(instance: object, attribute: Any, value: int) -> None:
+        if not 1 <= value <= upper:
+            raise ValueError(f"{attribute.name} must be between 1 and {upper}")
+
+    return check
+
+
+@attrs.frozen
+class ServerOptions:
+    """What one waitress server allows (the command line's `--threads`,
+    `--connection-limit`, `--channel-timeout`)."""
+
+    threads: int = attrs.field(default=8, validator=_positive(MAX_THREADS))
+    connection_limit: int = attrs.field(default=256, validator=_positive(MAX_CONNECTIONS))
+    """Open connections served at once; past it, new ones wait in the backlog."""
+    channel_timeout: int = attrs.field(default=10, validator=_positive(MAX_CHANNEL_TIMEOUT))
+    """Seconds an idle connection (no request in progress) is kept open."""
+    max_request_header_size: int = 64 * 1024
+    """Bytes of a request line and headers (path included)."""
+    max_request_body_size: int = 16 * 1024 * 1024
+    """Bytes of a request body (the control plane's bound; the vendor APIs refuse more
+    than 1 MiB themselves, in their own format)."""
 
 
 def drain(app_iter: Iterable[bytes]) -> bytes:
@@ -79,6 +128,9 @@ class _Served:
     def _log(self, environ: WSGIEnvironment, status: str, size: int, started: float) -> None:
         query = environ.get("QUERY_STRING")
         target = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+        if len(target) > LOG_TARGET_CHARS:
+            target = f"{target[:LOG_TARGET_CHARS]}...({len(target)} chars)"
+        target = _UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}", target)
         ACCESS_LOG.info(
             '%s %s "%s %s" %s %d %.1fms',
             self.name,
@@ -145,18 +197,38 @@ def serve_in_thread(
     host: str = "127.0.0.1",
     port: int = 0,
     *,
-    threads: int = 8,
+    threads: int | None = None,
     name: str = "fake",
+    options: ServerOptions | None = None,
+    connection_limit: int | None = None,
+    channel_timeout: int | None = None,
 ) -> ServerThread:
     """Bind `host:port` (0 = any free port) and serve `app` with waitress from a daemon
-    thread; `name` labels the access log lines."""
+    thread; `name` labels the access log lines; `options` (or the keyword shortcuts)
+    bound threads, connections and idle time."""
+    chosen = options or ServerOptions()
+    changes = {
+        key: value
+        for key, value in (
+            ("threads", threads),
+            ("connection_limit", connection_limit),
+            ("channel_timeout", channel_timeout),
+        )
+        if value is not None
+    }
+    chosen = attrs.evolve(chosen, **changes)
     server = TcpWSGIServer(
         _Served(app, name),
         host=host,
         port=port,
-        threads=threads,
+        threads=chosen.threads,
+        connection_limit=chosen.connection_limit,
+        channel_timeout=chosen.channel_timeout,
+        # look for idle connections often, so one is closed close to its timeout
+        cleanup_interval=max(1, min(chosen.channel_timeout // 2, 30)),
+        max_request_header_size=chosen.max_request_header_size,
+        max_request_body_size=chosen.max_request_body_size,
         ident="fakeservers",
-        channel_timeout=60,
         clear_untrusted_proxy_headers=False,
     )
     return ServerThread(server).start()

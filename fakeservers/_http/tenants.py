@@ -18,6 +18,8 @@ from fakeservers._http.errors import Conflict, UnknownTenant
 from fakeservers._http.ratelimit import LeakyBucket
 
 __all__ = [
+    "MAX_TENANTS",
+    "MAX_TENANT_CREDENTIALS",
     "SECRET",
     "Credential",
     "ProgramFactory",
@@ -33,6 +35,10 @@ Credential: TypeAlias = str | tuple[str, ...]
 """A Bearer key (`str`) or a multi-part key such as (partner id, api key)."""
 
 SECRET = "secret"
+MAX_TENANTS = 1000
+"""Tenants one registry holds (each is a whole program): the control plane refuses more."""
+MAX_TENANT_CREDENTIALS = 100
+"""Credentials one tenant holds."""
 
 
 class TenantClock:
@@ -134,6 +140,10 @@ class TenantRegistry(Generic[P]):
         with self._lock:
             if name in self._tenants:
                 raise Conflict(f"tenant {name!r} already exists")
+            if len(self._tenants) >= MAX_TENANTS:
+                raise Conflict(f"a fake holds at most {MAX_TENANTS} tenants")
+            if len(kinds) > MAX_TENANT_CREDENTIALS:
+                raise Conflict(f"a tenant holds at most {MAX_TENANT_CREDENTIALS} credentials")
             for credential in kinds:
                 self._check_free(credential)
             clock = TenantClock(self.clock)
@@ -153,9 +163,51 @@ class TenantRegistry(Generic[P]):
                 self._check_free(credential)
             self._register(tenant)
 
+    def install(self, tenants: Iterable[Tenant[P]]) -> None:
+        """Add or replace these tenants, already built (a seed document's), all at once.
+
+        A tenant of the same name is replaced in place (same `Tenant` object): it takes the
+        new program, clock, seeder and settings and keeps its credentials besides the new
+        ones. Nothing changes when a credential belongs to another tenant or the bounds
+        would be passed (`Conflict`). The keeper is told of each tenant (`seeded`) before
+        any is installed."""
+        chosen = list(tenants)
+        with self._lock:
+            added = sum(1 for tenant in chosen if tenant.name not in self._tenants)
+            if len(self._tenants) + added > MAX_TENANTS:
+                raise Conflict(f"a fake holds at most {MAX_TENANTS} tenants")
+            for tenant in chosen:
+                kept = self._tenants.get(tenant.name)
+                total = {**(kept.credentials if kept else {}), **tenant.credentials}
+                if len(total) > MAX_TENANT_CREDENTIALS:
+                    raise Conflict(f"a tenant holds at most {MAX_TENANT_CREDENTIALS} credentials")
+                for credential in tenant.credentials:
+                    owner = self._by_credential.get(credential)
+                    if owner is not None and owner.name != tenant.name:
+                        raise Conflict("credential already in use")
+                tenant.credentials = total
+            for tenant in chosen:
+                self.keeper.seeded(tenant, self._tenants.get(tenant.name))
+            for tenant in chosen:
+                kept = self._tenants.get(tenant.name)
+                if kept is None:
+                    self._register(tenant)
+                    continue
+                old = kept.program
+                kept.program, kept.clock = tenant.program, tenant.clock
+                kept.seeder, kept.rate_limited = tenant.seeder, tenant.rate_limited
+                kept.credentials = tenant.credentials
+                self.keeper.retired(old)
+                self.keeper.changed(kept)
+                for credential in kept.credentials:
+                    self._by_credential[credential] = kept
+                    self.limiter.forget(credential)
+
     def add_credential(self, name: str, credential: Credential, kind: str = SECRET) -> None:
         with self._lock:
             tenant = self.tenant(name)
+            if len(tenant.credentials) >= MAX_TENANT_CREDENTIALS:
+                raise Conflict(f"a tenant holds at most {MAX_TENANT_CREDENTIALS} credentials")
             self._check_free(credential)
             tenant.credentials[credential] = kind
             try:

@@ -5,11 +5,14 @@ and, on the 2017 page, `--data "order_id: 123"`; its Python lines send a JSON st
 no content type, even on GET (`requests.get(..., data=payload)` or `params=payload`).
 All of these must work, so parameters are the union of the query string and the body,
 with keys and values trimmed; the body wins when a key appears in both.
+
+Every value read as text is held to `loyaltykit.limits`: `MAX_CODE` characters for the
+merchant's ids and codes (`CODE_KEYS`), `MAX_TEXT` for the rest; JSON bodies are read by
+`strictjson` (no `NaN`, at most `MAX_DEPTH` levels).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -17,12 +20,18 @@ from urllib.parse import parse_qsl, unquote_plus
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length
 
-from fakeservers._http.parsing import utf8_safe
+from fakeservers._http import strictjson
 from fakeservers.shopsocially import errors
+from loyaltykit.limits import MAX_CODE, MAX_TEXT
 
-__all__ = ["Params", "read_params"]
+__all__ = ["CODE_KEYS", "Params", "read_params"]
 
 _MAX_BODY = 1 << 20
+CODE_KEYS = frozenset({
+    "activity_id", "redemption_id", "level_id", "loyalty_level_id", "uid", "order_id",
+    "user_id", "approved_by",
+})  # fmt: skip
+"""Parameters that name something (at most `MAX_CODE` characters, like the core's keys)."""
 
 
 class Params:
@@ -40,17 +49,21 @@ class Params:
         return self._values.get(key)
 
     def text(self, key: str) -> str | None:
-        """The parameter as text, or None when absent or blank."""
+        """The parameter as text, or None when absent or blank; `invalid parameters` when
+        longer than its bound (`MAX_CODE` for `CODE_KEYS`, else `MAX_TEXT`)."""
         value = self._values.get(key)
         if type(value) is str:  # the usual case, first
-            return value.strip() or None
-        if value is None:
+            text = value.strip()
+        elif value is None:
             return None
-        if isinstance(value, (dict, list)):
+        elif isinstance(value, (dict, list)):
             raise errors.ApiError(400, errors.INVALID_PARAMETERS)
-        if isinstance(value, bool):
+        elif isinstance(value, bool):
             return "true" if value else "false"
-        text = str(value).strip()
+        else:
+            text = str(value).strip()
+        if len(text) > (MAX_CODE if key in CODE_KEYS else MAX_TEXT):
+            raise errors.ApiError(400, errors.INVALID_PARAMETERS)
         return text or None
 
     def required(self, *keys: str) -> list[str]:
@@ -104,10 +117,10 @@ def _from_pairs(text: str) -> dict[str, Any]:
 
 def _from_json(text: str) -> dict[str, Any]:
     try:
-        loaded = json.loads(text)
-    except (ValueError, RecursionError):
+        loaded = strictjson.loads(text)
+    except strictjson.JSONRefused:
         raise errors.ApiError(400, errors.INVALID_PARAMETERS) from None
-    if not isinstance(loaded, dict) or not utf8_safe(loaded):
+    if not isinstance(loaded, dict):
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     return {str(key).strip().lower(): value for key, value in loaded.items()}
 

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 from werkzeug.wrappers import Request, Response
 
 from fakeservers._http.app import json_response
+from fakeservers._http.bounds import metadata_problem
 from fakeservers._http.tenants import Tenant, TenantRegistry
 from fakeservers.shopsocially import errors, mapping, wire
 from fakeservers.shopsocially.params import Params, read_params
@@ -34,6 +35,7 @@ from loyaltykit import (
     Transaction,
 )
 from loyaltykit.clock import MAX_LIFETIME
+from loyaltykit.limits import MAX_TOTAL_POINTS
 from loyaltykit.queries import MAX_OFFSET, MAX_PAGE
 
 __all__ = ["Call", "Operations", "Views", "call_for", "page"]
@@ -45,6 +47,8 @@ USER_REDEMPTIONS_COUNT = 12
 MAX_EXPIRATION_DAYS = MAX_LIFETIME.days
 """`points_expiration_period` above the core's century is refused: the expiry instant would
 leave the calendar (see docs/shopsocially.md)."""
+ID_DIGITS = len(str(MAX_TOTAL_POINTS))
+"""Digits of the largest id a wire id can name."""
 T = TypeVar("T")
 
 
@@ -248,14 +252,15 @@ class Operations:
         p.alias("loyalty_level_id", "loyalty_level")
         first, last, email, uid = p.required("first_name", "last_name", "email", "uid")
         level = self._level_param(call)
-        metadata = self._profile_metadata(p, {})
+        metadata = _checked(self._profile_metadata(p, {}))
         program = call.program
-        member = program.add_member(
-            email=email, external_id=uid,
-            first_name=first, last_name=last, metadata=metadata,
-        )
-        if level is not None:
-            program.set_tier(member.id, level.track_id, level.id)
+        with program.atomic():  # a refused level assignment leaves no user behind
+            member = program.add_member(
+                email=email, external_id=uid,
+                first_name=first, last_name=last, metadata=metadata,
+            )
+            if level is not None:
+                program.set_tier(member.id, level.track_id, level.id)
         return call.render.user(program.member(member.id))
 
     def update_user(self, call: Call, uid: str) -> Any:
@@ -267,13 +272,14 @@ class Operations:
         changes: dict[str, Any] = {
             key: p.text(key) for key in ("first_name", "last_name") if p.present(key)
         }
-        metadata = self._profile_metadata(p, member.profile.metadata)
+        metadata = _checked(self._profile_metadata(p, member.profile.metadata))
         if metadata != member.profile.metadata:
             changes["metadata"] = metadata
-        if changes:
-            program.update_member(member.id, **changes)
-        if level is not None:
-            program.set_tier(member.id, level.track_id, level.id)
+        with program.atomic():
+            if changes:
+                program.update_member(member.id, **changes)
+            if level is not None:
+                program.set_tier(member.id, level.track_id, level.id)
         return call.render.user(program.member(member.id))
 
     def _level_param(self, call: Call) -> Tier | None:
@@ -345,7 +351,7 @@ class Operations:
         cap = _cap(wire.parse_int(frequency, minimum=0), interval_name)
         points = wire.parse_int(p.raw("points_per_activity"), minimum=0) if p.present(
             "points_per_activity") else 0
-        multiplier = wire.parse_decimal(p.raw("bonus_multiplier"), minimum=Decimal(0)) if (
+        multiplier = wire.parse_multiplier(p.raw("bonus_multiplier")) if (
             p.present("bonus_multiplier")) else Decimal(1)
         lifetime = _lifetime(p)
         active = _is_active(p)
@@ -357,6 +363,7 @@ class Operations:
             "created_at": stamp, "updated_at": stamp,
             **_activity_flags(p),
         }
+        _checked(metadata)
         with self._config_lock:
             if _exists(lambda: mapping.find_rule(call.program, metadata[mapping.ACTIVITY_KEY])):
                 raise errors.ApiError(400, errors.ACTIVITY_EXISTS)
@@ -399,15 +406,14 @@ class Operations:
         if p.present("points_per_activity"):
             changes["points"] = wire.parse_int(p.raw("points_per_activity"), minimum=0)
         if p.present("bonus_multiplier"):
-            changes["multiplier"] = wire.parse_decimal(
-                p.raw("bonus_multiplier"), minimum=Decimal(0))
+            changes["multiplier"] = wire.parse_multiplier(p.raw("bonus_multiplier"))
         if p.present("is_active"):
             changes["active"] = wire.parse_bool(p.raw("is_active"))
         if p.present("points_expiration_period"):
             changes["points_lifetime"] = _lifetime(p)
         metadata.update(_activity_flags(p))
         metadata["updated_at"] = call.now.isoformat()
-        changes["metadata"] = metadata
+        changes["metadata"] = _checked(metadata)
         rule = call.program.update_rule(rule.id, **changes)
         return call.render.activity(rule)
 
@@ -444,7 +450,8 @@ class Operations:
             "giftcard_coupon_codes": codes,
             "created_at": stamp, "updated_at": stamp,
         }
-        with self._config_lock:
+        _checked(metadata)
+        with self._config_lock, call.program.atomic():
             if _exists(lambda: mapping.find_offer(call.program, vendor_id)):
                 raise errors.ApiError(400, errors.REDEMPTION_EXISTS)
             pool = call.program.add_pool(
@@ -485,19 +492,19 @@ class Operations:
             wire.day_end_exclusive(wire.parse_coupon_expiry(str(p.text("coupon_expiry"))))
             if p.present("coupon_expiry") else None
         )
+        fresh: list[str] = []
         if offer.pool_id is not None:
-            # Pool commands first: adding codes is the one step the core may still refuse
-            # (a code already used anywhere in the program); the offer update cannot fail.
             uploaded = list(metadata.get("giftcard_coupon_codes", ()))
             fresh = [code for code in dict.fromkeys(new_codes) if code not in uploaded]
-            if fresh:
-                program.add_codes(offer.pool_id, fresh)
-                metadata["giftcard_coupon_codes"] = uploaded + fresh
-            if expires_at is not None:
-                program.update_pool(offer.pool_id, expires_at=expires_at)
+            metadata["giftcard_coupon_codes"] = uploaded + fresh
         metadata["updated_at"] = call.now.isoformat()
-        changes["metadata"] = metadata
-        offer = program.update_offer(offer.id, **changes)
+        changes["metadata"] = _checked(metadata)
+        with program.atomic():  # the core may still refuse a code used elsewhere
+            if offer.pool_id is not None and fresh:
+                program.add_codes(offer.pool_id, fresh)
+            if offer.pool_id is not None and expires_at is not None:
+                program.update_pool(offer.pool_id, expires_at=expires_at)
+            offer = program.update_offer(offer.id, **changes)
         return call.render.redemption(offer)
 
     def _associated_levels(self, call: Call) -> tuple[int, ...] | None:
@@ -525,8 +532,8 @@ class Operations:
             "level_id", "level_name", "level_description", "level_type", "level_position",
             "level_minimum_points", "level_bonus_multiplier")
         type_name = mapping.parse_choice(level_type, dict(mapping.LEVEL_TYPES))
-        threshold = wire.parse_int(minimum, minimum=0)
-        factor = wire.parse_decimal(multiplier, minimum=Decimal(0))
+        threshold = wire.parse_int(minimum, minimum=0, maximum=MAX_TOTAL_POINTS)
+        factor = wire.parse_multiplier(multiplier)
         stamp = call.now.isoformat()
         vendor_id = level_id
         metadata = {
@@ -538,7 +545,8 @@ class Operations:
                 "is_default") else False,
             "created_at": stamp, "updated_at": stamp,
         }
-        with self._config_lock:
+        _checked(metadata)
+        with self._config_lock, call.program.atomic():  # no track left by a refused level
             if _exists(lambda: mapping.find_level(call.program, vendor_id)):
                 raise errors.ApiError(400, errors.LEVEL_EXISTS)
             track = mapping.level_track(call.program, type_name, create=True)
@@ -558,11 +566,10 @@ class Operations:
         if p.present("level_name"):
             changes["name"] = p.text("level_name")
         if p.present("level_minimum_points"):
-            changes["threshold"] = Decimal(wire.parse_int(p.raw("level_minimum_points"),
-                                                          minimum=0))
+            changes["threshold"] = Decimal(wire.parse_int(
+                p.raw("level_minimum_points"), minimum=0, maximum=MAX_TOTAL_POINTS))
         if p.present("level_bonus_multiplier"):
-            changes["multiplier"] = wire.parse_decimal(
-                p.raw("level_bonus_multiplier"), minimum=Decimal(0))
+            changes["multiplier"] = wire.parse_multiplier(p.raw("level_bonus_multiplier"))
         if p.present("level_description"):
             metadata["level_description"] = p.text("level_description")
         if p.present("level_position"):
@@ -575,7 +582,7 @@ class Operations:
             if type_name != mapping.level_type_of(call.program, tier):
                 raise errors.ApiError(400, errors.INVALID_PARAMETERS)
         metadata["updated_at"] = call.now.isoformat()
-        changes["metadata"] = metadata
+        changes["metadata"] = _checked(metadata)
         tier = call.program.update_tier(tier.id, **changes)
         return call.render.level(tier)
 
@@ -616,9 +623,12 @@ def _active_in(program: Program, member_id: int, start: datetime, end: datetime)
 
 
 def _decimal_id(text: str) -> int | None:
-    """The core id inside a wire id: ASCII digits only ("²".isdigit() is true, too)."""
+    """The core id inside a wire id: ASCII digits only ("²".isdigit() is true, too), and
+    few enough of them to be an id at all (a 5,000-digit one is no int to convert)."""
     text = text.strip()
-    return int(text) if text.isascii() and text.isdigit() else None
+    if len(text) > ID_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 def _activity_kind(text: str) -> RuleKind:
@@ -679,6 +689,14 @@ def _money(text: str) -> Decimal:
         return wire.parse_decimal(text, minimum=Decimal(0))
     except errors.ApiError:
         return Decimal(0)
+
+
+def _checked(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata the core will keep: `invalid parameters` past `MAX_METADATA_BYTES`
+    (thousands of coupon codes, say) before any command runs."""
+    if metadata_problem(metadata) is not None:
+        raise errors.ApiError(400, errors.INVALID_PARAMETERS)
+    return metadata
 
 
 def _exists(find: Callable[[], object]) -> bool:

@@ -14,7 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from fakeservers._http.bounds import decimal_problem, integer_problem
 from fakeservers.shopsocially import errors
+from loyaltykit.limits import MAX_MULTIPLIER, MAX_MULTIPLIER_PLACES, MAX_POINTS
 
 __all__ = [
     "day_end_exclusive",
@@ -28,6 +30,7 @@ __all__ = [
     "parse_coupon_expiry",
     "parse_decimal",
     "parse_int",
+    "parse_multiplier",
     "parse_query_date",
     "parse_status_list",
 ]
@@ -36,8 +39,10 @@ _MONTHS = tuple(calendar.month_abbr)[1:]  # fixed English list, independent of l
 _MONTH_INDEX = {name.lower(): number for number, name in enumerate(_MONTHS, start=1)}
 _QUERY_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})-([A-Za-z]{3})-(\d{4})$")
-MAX_DIGITS = 15
-"""Numbers of more than 16 integer digits are refused: no points or money get that big."""
+_INTEGER_DIGITS = 16
+"""Digits of an integer parameter, checked before it is converted (`1e999999999` is
+finite, but turning it into an int would take minutes); `parse_int` then applies the
+field's own bound."""
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 
@@ -117,21 +122,41 @@ def next_month(moment: datetime) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, last_day))
 
 
-def parse_int(value: Any, *, minimum: int | None = None) -> int:
-    """An integer from a form string or JSON number; `12.0` is fine, `12.5` and `abc` are not."""
+def parse_int(value: Any, *, minimum: int | None = None, maximum: int = MAX_POINTS) -> int:
+    """An integer from a form string or JSON number; `12.0` is fine, `12.5` and `abc` are
+    not; within [minimum, maximum] (`MAX_POINTS` unless the field says otherwise)."""
     if isinstance(value, bool):
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
-    number = parse_decimal(value)
-    if number != number.to_integral_value():
+    number = _decimal(value)
+    if number.adjusted() >= _INTEGER_DIGITS or number != number.to_integral_value():
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     result = int(number)
-    if minimum is not None and result < minimum:
+    if integer_problem(result, minimum=minimum, maximum=maximum) is not None:
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     return result
 
 
 def parse_decimal(value: Any, *, minimum: Decimal | None = None) -> Decimal:
-    """A finite Decimal from a string or JSON number (floats go through `str`, never binary)."""
+    """An amount of money (floats go through `str`, never binary): at most
+    `MAX_MONEY_DIGITS` digits before the point and `MAX_MONEY_PLACES` after."""
+    return _bounded(_decimal(value), minimum=minimum)
+
+
+def parse_multiplier(value: Any) -> Decimal:
+    """A bonus multiplier: from 0 to `MAX_MULTIPLIER`, `MAX_MULTIPLIER_PLACES` places."""
+    return _bounded(
+        _decimal(value), places=MAX_MULTIPLIER_PLACES, minimum=Decimal(0), maximum=MAX_MULTIPLIER
+    )
+
+
+def _bounded(number: Decimal, **bounds: Any) -> Decimal:
+    if decimal_problem(number, **bounds) is not None:
+        raise errors.ApiError(400, errors.INVALID_PARAMETERS)
+    return number
+
+
+def _decimal(value: Any) -> Decimal:
+    """A finite Decimal from a string or JSON number (`$5`, `1,000` and ` 7 ` included)."""
     if isinstance(value, bool) or value is None:
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     text = str(value).strip().replace(",", "")
@@ -141,10 +166,7 @@ def parse_decimal(value: Any, *, minimum: Decimal | None = None) -> Decimal:
         number = Decimal(text)
     except InvalidOperation:
         raise errors.ApiError(400, errors.INVALID_PARAMETERS) from None
-    if not number.is_finite() or number.adjusted() > MAX_DIGITS:
-        # `1e999999999` is finite, but turning it into an int would take minutes
-        raise errors.ApiError(400, errors.INVALID_PARAMETERS)
-    if minimum is not None and number < minimum:
+    if not number.is_finite():
         raise errors.ApiError(400, errors.INVALID_PARAMETERS)
     return number
 

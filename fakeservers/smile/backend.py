@@ -19,9 +19,9 @@ import attrs
 
 from fakeservers._http import Clock
 from fakeservers._http.errors import ParseError
+from fakeservers._http.parsing import read_money
 from loyaltykit import (
     EarningRule,
-    InvalidArgument,
     MemberNotFound,
     Program,
     RuleKind,
@@ -239,17 +239,14 @@ class SmileBackend:
 
 
 def _amount(rule: EarningRule, properties: Mapping[str, Any]) -> Decimal | None:
-    """A multiplier rule earns on the activity's `rewardable_total` property."""
+    """A multiplier rule earns on the activity's `rewardable_total` property, an amount of
+    money (negative counts as 0)."""
     if rule.kind is not RuleKind.MULTIPLIER:
         return None
+    label = "activity.properties.rewardable_total"
     raw = properties.get("rewardable_total")
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ParseError(
-            "activity.properties.rewardable_total",
-            "missing",
-            "activity.properties.rewardable_total is required for this activity token",
-        )
-    try:
-        return max(Decimal(str(raw)), Decimal(0))
-    except ArithmeticError:
-        raise InvalidArgument("amount", "rewardable_total is not a number") from None
+        raise ParseError(label, "missing", f"{label} is required for this activity token")
+    amount = read_money(properties, "rewardable_total", required=True, label=label)
+    assert amount is not None
+    return max(amount, Decimal(0))

@@ -26,6 +26,9 @@ from fakeservers._http import (
     read_date,
     read_decimal,
     read_int,
+    read_money,
+    read_multiplier,
+    read_points,
     read_str,
 )
 from fakeservers.smile import schemas
@@ -43,9 +46,12 @@ from loyaltykit import (
     Window,
 )
 from loyaltykit.clock import MAX_LIFETIME
+from loyaltykit.limits import MAX_CODE, MAX_TEXT, MAX_TOTAL_POINTS
 
 __all__ = ["SmileControl", "SmileControlViews"]
 
+MILESTONE_MAX = Decimal(MAX_TOTAL_POINTS)
+"""A VIP tier's milestone is a points (or spend) total: at most `MAX_TOTAL_POINTS`."""
 DISPLAY_KEYS = (
     "exchange_description",
     "reward_description",
@@ -86,19 +92,19 @@ class SmileControl(ControlPlane[SmileBackend]):
         if points_balance < 0:
             raise ParseError("points_balance", "invalid", "points_balance must not be negative")
         metadata = {"referral_url": referral_url} if referral_url else {}
-        member = program.add_member(
-            email=email,
-            external_id=external_id,
-            first_name=first_name,
-            last_name=last_name,
-            birthday=date_of_birth,
-            state=MemberState(state),
-            metadata=metadata,
-        )
-        if points_balance:
-            program.earn(member.id, points_balance, description="Opening balance")
-            member = program.member(member.id)
-        return member
+        with program.atomic():  # a refused opening balance leaves no customer behind
+            member = program.add_member(
+                email=email,
+                external_id=external_id,
+                first_name=first_name,
+                last_name=last_name,
+                birthday=date_of_birth,
+                state=MemberState(state),
+                metadata=metadata,
+            )
+            if points_balance:
+                program.earn(member.id, points_balance, description="Opening balance")
+        return program.member(member.id)
 
     def create_points_product(
         self,
@@ -122,25 +128,26 @@ class SmileControl(ControlPlane[SmileBackend]):
         `<code_prefix>-<hex>` codes (default prefix "reward")."""
         program = self.backend(tenant).program
         now = schemas.timestamp(program.clock.now())
-        if codes:
-            pool = program.add_pool(name=name, codes=list(codes))
-        else:
-            pool = program.add_pool(name=name, prefix=code_prefix or "reward")
         metadata = {"created_at": now, "updated_at": now, **dict(display or {})}
-        return program.add_offer(
-            name=name,
-            price_kind=PriceKind(exchange_type),
-            points_price=points_price,
-            value=value,
-            step=variable_points_step,
-            value_per_step=variable_points_step_reward_value,
-            min_points=variable_points_min,
-            max_points=variable_points_max,
-            pool_id=pool.id,
-            active=active,
-            reward_lifetime=timedelta(days=expires_in_days) if expires_in_days else None,
-            metadata=metadata,
-        )
+        with program.atomic():  # a refused offer leaves no pool behind
+            if codes:
+                pool = program.add_pool(name=name, codes=list(codes))
+            else:
+                pool = program.add_pool(name=name, prefix=code_prefix or "reward")
+            return program.add_offer(
+                name=name,
+                price_kind=PriceKind(exchange_type),
+                points_price=points_price,
+                value=value,
+                step=variable_points_step,
+                value_per_step=variable_points_step_reward_value,
+                min_points=variable_points_min,
+                max_points=variable_points_max,
+                pool_id=pool.id,
+                active=active,
+                reward_lifetime=timedelta(days=expires_in_days) if expires_in_days else None,
+                metadata=metadata,
+            )
 
     def create_earning_rule(
         self,
@@ -187,15 +194,18 @@ class SmileControl(ControlPlane[SmileBackend]):
     ) -> Tier:
         """A tier on the tenant's VIP track (created on first use with `metric`/`window`)."""
         program = self.backend(tenant).program
-        track = schemas.vip_track(program)
-        if track is None:
-            track = program.add_track(name="VIP", metric=Metric(metric), window=Window(window))
         metadata: dict[str, Any] = {"perks": list(perks)}
         if image_url is not None:
             metadata["image_url"] = image_url
-        return program.add_tier(
-            track.id, name=name, threshold=milestone, multiplier=multiplier, metadata=metadata
-        )
+        with program.atomic():  # a refused first tier leaves no track behind
+            track = schemas.vip_track(program)
+            if track is None:
+                track = program.add_track(
+                    name="VIP", metric=Metric(metric), window=Window(window)
+                )
+            return program.add_tier(
+                track.id, name=name, threshold=milestone, multiplier=multiplier, metadata=metadata
+            )
 
 
 def _choice(body: Mapping[str, Any], name: str, default: str, choices: Sequence[str]) -> str:
@@ -203,7 +213,27 @@ def _choice(body: Mapping[str, Any], name: str, default: str, choices: Sequence[
 
 
 def _display(body: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: body[key] for key in DISPLAY_KEYS if isinstance(body.get(key), str)}
+    return {key: _text_or_null(body, key) for key in DISPLAY_KEYS if isinstance(body.get(key), str)}
+
+
+def _text_or_null(body: Mapping[str, Any], name: str) -> str | None:
+    """A display field: text of at most `MAX_TEXT` characters, or null."""
+    if body.get(name) is None:
+        return None
+    return read_str(body, name)
+
+
+def _strings(body: Mapping[str, Any], name: str, max_length: int) -> list[str]:
+    """A list of strings of at most `max_length` characters each."""
+    values = body.get(name)
+    if not (isinstance(values, list) and all(isinstance(v, str) for v in values)):
+        raise ParseError(name, "invalid", f"{name} must be a list of strings")
+    for value in values:
+        if len(value) > max_length:
+            raise ParseError(
+                name, "invalid", f"{name} must hold strings of at most {max_length} characters"
+            )
+    return values
 
 
 class SmileControlViews:
@@ -226,8 +256,8 @@ class SmileControlViews:
             last_name=read_str(body, "last_name"),
             date_of_birth=read_date(body, "date_of_birth"),
             state=_choice(body, "state", "member", [s.value for s in MemberState]),
-            external_id=read_str(body, "external_id"),
-            points_balance=read_int(body, "points_balance", minimum=0) or 0,
+            external_id=read_str(body, "external_id", max_length=MAX_CODE),
+            points_balance=read_points(body, "points_balance", minimum=0) or 0,
             referral_url=read_str(body, "referral_url"),
         )
         program = self.control.backend(name).program
@@ -235,25 +265,21 @@ class SmileControlViews:
 
     def on_fake_points_product_create(self, request: Request, name: str) -> Response:
         body = json_object(request)
-        codes = body.get("codes")
-        if codes is not None and not (
-            isinstance(codes, list) and all(isinstance(c, str) for c in codes)
-        ):
-            raise ParseError("codes", "invalid", "codes must be a list of strings")
+        codes = _strings(body, "codes", MAX_CODE) if "codes" in body else None
         offer = self.control.create_points_product(
             name,
             name=read_str(body, "name", required=True) or "",
             exchange_type=_choice(body, "exchange_type", "fixed", ["fixed", "variable"]),
-            points_price=read_int(body, "points_price", minimum=0) or 0,
-            value=read_decimal(body, "value") or Decimal(0),
-            variable_points_step=read_int(body, "variable_points_step", minimum=1) or 1,
-            variable_points_step_reward_value=read_decimal(
-                body, "variable_points_step_reward_value"
+            points_price=read_points(body, "points_price", minimum=0) or 0,
+            value=read_money(body, "value", minimum=Decimal(0)) or Decimal(0),
+            variable_points_step=read_points(body, "variable_points_step", minimum=1) or 1,
+            variable_points_step_reward_value=read_money(
+                body, "variable_points_step_reward_value", minimum=Decimal(0)
             )
             or Decimal(0),
-            variable_points_min=read_int(body, "variable_points_min", minimum=1),
-            variable_points_max=read_int(body, "variable_points_max", minimum=1),
-            code_prefix=read_str(body, "code_prefix"),
+            variable_points_min=read_points(body, "variable_points_min", minimum=1),
+            variable_points_max=read_points(body, "variable_points_max", minimum=1),
+            code_prefix=read_str(body, "code_prefix", max_length=MAX_CODE),
             codes=codes,
             expires_in_days=read_int(body, "expires_in_days", minimum=1, maximum=MAX_LIFETIME.days),
             active=read_bool(body, "active") is not False,
@@ -268,25 +294,30 @@ class SmileControlViews:
         rule = self.control.create_earning_rule(
             name,
             name=read_str(body, "name", required=True) or "",
-            token=read_str(body, "token", required=True) or "",
-            points=read_int(body, "points", minimum=1),
-            points_per_dollar=read_decimal(body, "points_per_dollar"),
+            token=read_str(body, "token", required=True, max_length=MAX_CODE) or "",
+            points=read_points(body, "points", minimum=1),
+            points_per_dollar=read_multiplier(body, "points_per_dollar"),
             max_awards=read_int(body, "max_awards", minimum=1),
             window=_choice(body, "window", "lifetime", window_choices),
-            display={k: body[k] for k in ("image_url", "action_text", "action_url") if k in body},
+            display={
+                key: _text_or_null(body, key)
+                for key in ("image_url", "action_text", "action_url")
+                if key in body
+            },
         )
         return json_response({"earning_rule": schemas.earning_rule(rule)}, 201)
 
     def on_fake_vip_tier_create(self, request: Request, name: str) -> Response:
         body = json_object(request)
-        perks = body.get("perks", [])
-        if not (isinstance(perks, list) and all(isinstance(p, str) for p in perks)):
-            raise ParseError("perks", "invalid", "perks must be a list of strings")
+        perks = _strings(body, "perks", MAX_TEXT) if "perks" in body else []
         tier = self.control.create_vip_tier(
             name,
             name=read_str(body, "name", required=True) or "",
-            milestone=read_decimal(body, "milestone", required=True) or Decimal(0),
-            multiplier=read_decimal(body, "multiplier") or Decimal(1),
+            milestone=read_decimal(
+                body, "milestone", required=True, minimum=Decimal(0), maximum=MILESTONE_MAX
+            )
+            or Decimal(0),
+            multiplier=read_multiplier(body, "multiplier") or Decimal(1),
             metric=_choice(body, "metric", "points_earned", [m.value for m in Metric]),
             window=_choice(body, "window", "lifetime", [w.value for w in Window]),
             image_url=read_str(body, "image_url"),

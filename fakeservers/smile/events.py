@@ -14,13 +14,14 @@ from typing import Any
 from fakeservers._http import (
     ParseError,
     read_datetime,
-    read_decimal,
     read_identifier,
+    read_money,
     read_object,
     read_str,
 )
 from fakeservers.smile.backend import SmileBackend
 from loyaltykit import Member, MemberNotFound, OrderStatus, Program
+from loyaltykit.limits import MAX_CODE
 
 __all__ = ["TOPICS", "apply_event"]
 
@@ -95,7 +96,7 @@ def order_updated(program: Program, data: Mapping[str, Any]) -> None:
     xid = _external_id(data, "event.data")
     where = "event.data"
     amounts = {
-        name: read_decimal(data, name, label=f"{where}.{name}")
+        name: read_money(data, name, label=f"{where}.{name}")
         for name in ("rewardable_total", "subtotal", "grand_total")
     }
     status_text = data.get("payment_status")
@@ -154,7 +155,9 @@ def _coupons(raw: object, label: str) -> tuple[str, ...]:
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
             raise ParseError(f"{label}[{index}]", "invalid", f"{label}[{index}] must be an object")
-        code = read_str(item, "code", required=True, label=f"{label}[{index}].code")
+        code = read_str(
+            item, "code", required=True, label=f"{label}[{index}].code", max_length=MAX_CODE
+        )
         assert code is not None
         codes.append(code)
     return tuple(codes)

@@ -27,7 +27,9 @@ from fakeservers._http import (
     read_datetime,
     read_identifier,
     read_int,
+    read_metadata,
     read_object,
+    read_points,
     read_str,
 )
 from fakeservers.smile import schemas
@@ -53,6 +55,7 @@ from loyaltykit import (
     TxnStatus,
     UsageStatus,
 )
+from loyaltykit.limits import MAX_CODE
 from loyaltykit.queries import MAX_OFFSET
 
 __all__ = ["PUBLIC_APP", "SmileViews"]
@@ -269,7 +272,9 @@ class SmileViews:
     def on_customer_identity_upsert(self, request: Request, backend: SmileBackend) -> Response:
         body = read_object(json_object(request), "customer_identity", required=True) or {}
         label = "customer_identity.{}".format
-        distinct_id = read_str(body, "distinct_id", required=True, label=label("distinct_id"))
+        distinct_id = read_str(
+            body, "distinct_id", required=True, label=label("distinct_id"), max_length=MAX_CODE
+        )
         email = read_str(body, "email", required=True, label=label("email"))
         assert distinct_id is not None and email is not None
         with wire_fields(email=label("email")):
@@ -278,7 +283,7 @@ class SmileViews:
                 email,
                 first_name=read_str(body, "first_name", label=label("first_name")),
                 last_name=read_str(body, "last_name", label=label("last_name")),
-                properties=read_object(body, "properties", label=label("properties")) or {},
+                properties=read_metadata(body, "properties", label=label("properties")) or {},
             )
         return json_response(
             {"customer_identity": schemas.customer_identity(identity)}, 201 if created else 200
@@ -299,13 +304,13 @@ class SmileViews:
                     label("customer_id"), "missing", "activity.customer_id is required"
                 )
             customer_id = program.member_by_email(email).id
-        token = read_str(body, "token", required=True, label=label("token"))
+        token = read_str(body, "token", required=True, label=label("token"), max_length=MAX_CODE)
         distinct_id = read_identifier(body, "distinct_id", label=label("distinct_id"))
         assert token is not None
         activity, created = backend.record_activity(
             customer_id,
             token,
-            properties=read_object(body, "properties", label=label("properties")) or {},
+            properties=read_metadata(body, "properties", label=label("properties")) or {},
             distinct_id=distinct_id,
             created_on_origin_at=read_datetime(
                 body, "created_on_origin_at", label=label("created_on_origin_at")
@@ -365,7 +370,7 @@ class SmileViews:
         offer = self._product(program, product_id)
         variable = offer.price_kind is PriceKind.VARIABLE
         # a fixed product ignores points_to_spend altogether (docs/smile.md A14)
-        points = read_int(body, "points_to_spend", minimum=1) if variable else None
+        points = read_points(body, "points_to_spend", minimum=1) if variable else None
         assert customer_id is not None
         program.member(customer_id)
         if variable and points is None:
@@ -451,7 +456,7 @@ class SmileViews:
         body = read_object(json_object(request), "points_transaction", required=True) or {}
         label = "points_transaction.{}".format
         customer_id = read_int(body, "customer_id", required=True, label=label("customer_id"))
-        change = read_int(body, "points_change", required=True, label=label("points_change"))
+        change = read_points(body, "points_change", required=True, label=label("points_change"))
         description = read_str(body, "description", required=True, label=label("description"))
         note = read_str(body, "internal_note", label=label("internal_note"))
         assert customer_id is not None and change is not None and description is not None

@@ -13,19 +13,27 @@
 Every transport runs this same object: `serve()` on a port, `fakeservers.toolkit.transports`
 in-process. Build several over one clock with `build_fakes()`. With `data=DataDir(...)` its
 tenants are kept in a SQLite file across restarts (`fakeservers.toolkit.datadir`).
+
+The control routes, the vendor's and the toolkit's alike, pass the fake's `ControlAccess`
+first (loopback Host and Origin only, unless `allowed_hosts` adds names; the
+`control_token` when given, and always when served beyond loopback; JSON bodies declared
+as JSON), and answer without CORS headers.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+    default_exceptions,
+)
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -38,14 +46,24 @@ from fakeservers._http import (
     add_cors_headers,
     control_error,
     json_response,
+    strictjson,
 )
-from fakeservers._http.serving import DroppedConnection, ServerThread, drain, serve_in_thread
+from fakeservers._http.access import ControlAccess, is_loopback_bind
+from fakeservers._http.app import body_limit
+from fakeservers._http.serving import (
+    DroppedConnection,
+    ServerOptions,
+    ServerThread,
+    drain,
+    serve_in_thread,
+)
 from fakeservers.toolkit import seedfile
 from fakeservers.toolkit.catalogue import RouteInfo, UnknownRoute, api_routes, control_routes
 from fakeservers.toolkit.faults import Fault, FaultInjector
-from fakeservers.toolkit.journal import Journal
+from fakeservers.toolkit.journal import DEFAULT_JOURNAL_BYTES, Journal
 from fakeservers.toolkit.vendors import VENDORS, Credentials, FakeApp, Vendor
 from fakeservers.toolkit.vendors import vendor as find_vendor
+from loyaltykit.limits import MAX_DEPTH
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -58,6 +76,10 @@ __all__ = ["DEFAULT_JOURNAL_SIZE", "STRICT_STATUSES", "Fake", "build_fakes"]
 DEFAULT_JOURNAL_SIZE = 1000
 CONTROL = "/_fake/"
 ENDPOINT_CACHE = 4096
+CACHED_PATH = 512
+"""Longest path whose endpoint is cached (a longer one is matched afresh each time)."""
+CACHED_HEADER = 64
+"""Longest environ key whose header name is cached."""
 
 
 def _toolkit_rules() -> Map:
@@ -91,6 +113,9 @@ class Fake:
         seed: Mapping[str, Any] | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
         data: DataDir | None = None,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
+        control_token: str | None = None,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.vendor = vendor if isinstance(vendor, Vendor) else find_vendor(vendor)
         self.reopened = data is not None and data.holds(self.vendor.name)
@@ -100,6 +125,7 @@ class Fake:
             demo, seed = False, None
         seeded = seed is not None and self.vendor.name in seed
         self.app: FakeApp = self.vendor.build(clock, demo and not seeded)
+        self.app.access = ControlAccess.of(allowed_hosts, control_token)
         self.registry = self.app.registry
         self.control = self.app.control
         self.route_names = frozenset(
@@ -108,7 +134,7 @@ class Fake:
             if not rule.rule.startswith(CONTROL)
         )
         """The API's route names (`routes()` has them with their paths)."""
-        self.journal = Journal(journal_size, self.route_names)
+        self.journal = Journal(journal_size, self.route_names, max_bytes=journal_bytes)
         self.faults = FaultInjector(self.route_names)
         self.server: ServerThread | None = None
         self._baseline: dict[str, tuple[dict[Any, str], Any, bool]] = {}
@@ -267,11 +293,30 @@ class Fake:
 
     # --- serving ---------------------------------------------------------------------
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8) -> Fake:
-        """Start a live server (waitress, keep-alive) for this fake; `url` then works."""
+    @property
+    def access(self) -> ControlAccess:
+        """Who may use this fake's control routes over HTTP."""
+        return self.app.access
+
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        threads: int = 8,
+        options: ServerOptions | None = None,
+    ) -> Fake:
+        """Start a live server (waitress, keep-alive) for this fake; `url` then works.
+        Serving beyond loopback (`0.0.0.0`, a LAN address) needs a control token."""
         if self.server is not None:
             raise RuntimeError(f"the {self.name} fake is already served at {self.url}")
-        self.server = serve_in_thread(self, host, port, threads=threads, name=self.name)
+        if not is_loopback_bind(host) and self.access.token is None:
+            raise ValueError(
+                f"serving on {host} exposes the control plane beyond this machine: give the "
+                "fake a control token (--control-token or FAKESERVERS_CONTROL_TOKEN)"
+            )
+        chosen = options or ServerOptions(threads=threads)
+        self.server = serve_in_thread(self, host, port, name=self.name, options=chosen)
         return self
 
     @property
@@ -317,15 +362,16 @@ class Fake:
             endpoint: str | None = str(self._routes.match(path, method)[0])
         except HTTPException:
             endpoint = None
-        if len(self._endpoints) >= ENDPOINT_CACHE:
-            self._endpoints.clear()
-        self._endpoints[key] = endpoint
+        if len(path) <= CACHED_PATH:  # a 200 KB path is matched, never kept
+            if len(self._endpoints) >= ENDPOINT_CACHE:
+                self._endpoints.clear()
+            self._endpoints[key] = endpoint
         return endpoint
 
     def _recorded(
         self, environ: WSGIEnvironment, start_response: StartResponse, path: str
     ) -> Iterable[bytes]:
-        body = _read_body(environ)
+        body, body_size = _read_body(environ, body_limit(path))
         method = environ.get("REQUEST_METHOD", "GET")
         tenant = self._tenant_name(environ)
         endpoint = self._endpoint(method, path)
@@ -337,7 +383,7 @@ class Fake:
             self.journal.add(
                 at, tenant, method, path, environ.get("QUERY_STRING", ""), endpoint,
                 _request_headers(environ), body, status, headers, payload,
-                fault.kind if fault else None, *applied,
+                fault.kind if fault else None, *applied, body_size=body_size,
             )  # fmt: skip
 
         if not self.faults.active:
@@ -349,8 +395,7 @@ class Fake:
         if fault is None or fault.after:
             forward = start_response if fault is None else None
             status, headers, payload = _run(self.app, environ, forward)
-            if wait_after:
-                time.sleep(wait_after)
+            self.faults.sleep(wait_after)
             if fault is None:
                 record(status, headers, payload)
                 return [payload]
@@ -375,8 +420,7 @@ class Fake:
         """The armed fault that answers this request, if any, after the latency to add
         before handling it; and the latency to add once it is handled."""
         delay, fault, after = self.faults.pick(method, path, endpoint, tenant)
-        if delay:
-            time.sleep(delay)
+        self.faults.sleep(delay)
         return fault, after
 
     def _fault_response(self, environ: WSGIEnvironment, fault: Fault) -> Response:
@@ -395,7 +439,7 @@ class Fake:
         if response is None:  # pragma: no cover (both vendors render these)
             response = json_response({"error": "injected fault"}, fault.status)
         if fault.body is not None:
-            response.set_data(json.dumps(fault.body))
+            response.set_data(strictjson.dumps(fault.body))
             response.mimetype = "application/json"
         if fault.kind == "rate_limit":
             response.headers["Retry-After"] = str(max(0, round(fault.retry_after)))
@@ -408,6 +452,9 @@ class Fake:
     def _control(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
+        refused = self.app.access.refusal(environ)
+        if refused is not None:
+            return refused(environ, start_response)
         try:
             endpoint, values = self._rules.bind_to_environ(environ).match()
         except HTTPException:
@@ -418,6 +465,8 @@ class Fake:
                 return result
             return self.app(environ, start_response)
         request = Request(environ)
+        request.max_content_length = body_limit(CONTROL)
+        response: Response
         try:
             response = getattr(self, f"_on_{endpoint}")(request, **values)
         except UnknownRoute as exc:
@@ -431,12 +480,16 @@ class Fake:
                 },
                 400,
             )
-        except (ValueError, LookupError, seedfile.SeedError) as exc:
+        except (ValueError, LookupError, ParseError) as exc:
             found = control_error(exc)
             response = found or json_response(
                 {"error": {"message": str(exc), "code": "invalid_argument"}}, 400
             )
-        return add_cors_headers(request, response)(environ, start_response)
+        except RequestEntityTooLarge as exc:
+            response = json_response(
+                {"error": {"message": exc.description, "code": "too_large"}}, 413
+            )
+        return response(environ, start_response)
 
     def _on_index(self, request: Request) -> Response:
         maps = (self._rules, self.app.url_map)
@@ -490,43 +543,53 @@ class Fake:
     def _on_seed(self, request: Request) -> Response:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", seedfile.SeedClockWarning)
-            loaded = self.load(_json_body(request))
+            loaded = self.load(_json_body(request, max_depth=seedfile.SEED_DEPTH))
         body: dict[str, Any] = {"loaded": loaded}
         if caught:
             body["warnings"] = [str(w.message) for w in caught]
         return json_response(body, 201)
 
 
-def _json_body(request: Request) -> dict[str, Any]:
+def _json_body(request: Request, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """The body as a JSON object, read strictly (`strictjson`); empty means `{}`."""
+    raw = request.get_data()
+    if not raw.strip():
+        return {}
     try:
-        body = json.loads(request.get_data() or b"{}")
-    except ValueError:
-        raise ParseError(None, "body", "request body is not valid JSON") from None
+        body = strictjson.loads(raw, max_depth=max_depth)
+    except strictjson.JSONRefused as refused:
+        raise ParseError(None, "body", f"request body is {refused}") from None
     if not isinstance(body, dict):
         raise ParseError(None, "body", "request body must be a JSON object")
     return body
 
 
-def _read_body(environ: WSGIEnvironment) -> bytes:
-    """Read the request body once and put it back for the app."""
+def _read_body(environ: WSGIEnvironment, limit: int) -> tuple[bytes, int]:
+    """Read the request body once and put it back for the app; (body, its size).
+
+    A body declared larger than `limit` is not read at all (the app refuses it by its
+    length); one that turns out larger (chunked) is read up to `limit + 1` bytes, which the
+    app refuses in turn."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     stream = environ.get("wsgi.input")
     if stream is None:
-        return b""
+        return b"", 0
+    if length > limit:
+        return b"", length
     if length > 0:
         body: bytes = stream.read(length)
     elif environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or environ.get(
         "wsgi.input_terminated"
     ):
-        body = stream.read()
+        body = stream.read(limit + 1)
     else:
-        return b""
+        return b"", 0
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
-    return body
+    return body, len(body)
 
 
 def _canned(fault: Fault) -> Response:
@@ -584,9 +647,10 @@ def _header_name(key: str) -> str:
         name = key.replace("_", "-").title()
     else:
         name = ""
-    if len(_HEADER_NAMES) >= ENDPOINT_CACHE:
-        _HEADER_NAMES.clear()
-    _HEADER_NAMES[key] = name
+    if len(key) <= CACHED_HEADER:
+        if len(_HEADER_NAMES) >= ENDPOINT_CACHE:
+            _HEADER_NAMES.clear()
+        _HEADER_NAMES[key] = name
     return name
 
 
@@ -611,10 +675,20 @@ def build_fakes(
     demo: bool = True,
     seed: Mapping[str, Any] | None = None,
     journal_size: int = DEFAULT_JOURNAL_SIZE,
+    control_token: str | None = None,
+    allowed_hosts: Iterable[str] = (),
 ) -> dict[str, Fake]:
     """One `Fake` per vendor (all by default), every one on `clock`."""
     return {
-        name: Fake(find_vendor(name), clock, demo=demo, seed=seed, journal_size=journal_size)
+        name: Fake(
+            find_vendor(name),
+            clock,
+            demo=demo,
+            seed=seed,
+            journal_size=journal_size,
+            control_token=control_token,
+            allowed_hosts=allowed_hosts,
+        )
         for name in (vendors if vendors is not None else list(VENDORS))
     }
 

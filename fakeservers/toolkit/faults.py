@@ -12,11 +12,20 @@ faults.
 By default a fault answers *instead of* the fake: the request changes nothing. With
 `after=True` the fake first handles the request (a POST is applied) and the fault then
 replaces, drops or delays its answer: the vendor acted and the caller never learned it.
+
+Bounded: at most `MAX_FAULTS` armed at once; a latency fault waits at most
+`MAX_FAULT_DELAY` seconds and a request at most `MAX_REQUEST_DELAY` in all, and `clear()`
+cuts the waits in progress short; every parameter is checked (finite numbers in range,
+bodies strict JSON at most `MAX_DEPTH` levels deep). Faults aimed at an endpoint are
+indexed by it, so a request looks only at its own endpoint's faults and the route-less
+ones.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
+import math
 import random
 import threading
 from collections.abc import Collection, Mapping
@@ -24,13 +33,27 @@ from typing import Any
 
 import attrs
 
+from fakeservers._http import strictjson
 from fakeservers.toolkit.journal import Route
+from loyaltykit.limits import MAX_CODE, MAX_DEPTH
 
 __all__ = ["KINDS", "Fault", "FaultInjector"]
 
 KINDS = ("rate_limit", "error", "latency", "drop", "respond")
 MAX_CANNED_BODY = 1 << 20
 """Largest canned response body (`respond`'s `body` as JSON, or `text`), in bytes."""
+MAX_FAULTS = 1000
+"""Faults armed at once on one fake."""
+MAX_FAULT_DELAY = 30.0
+"""Seconds one latency fault may wait."""
+MAX_REQUEST_DELAY = 30.0
+"""Seconds all the latency faults of one request may wait together (before and after)."""
+MAX_RETRY_AFTER = 86_400.0
+"""Seconds a `rate_limit` fault may announce in `Retry-After` (a day)."""
+MAX_TIMES = 10**9
+"""The largest `times`."""
+MAX_ROUTE = 1024
+"""Characters of a route spec."""
 
 
 @attrs.define(eq=False)
@@ -101,7 +124,11 @@ class FaultInjector:
 
     def __init__(self, names: Collection[str] | None = None) -> None:
         self.names = names
-        self._faults: list[Fault] = []
+        self._by_endpoint: dict[str, dict[int, Fault]] = {}
+        self._general: dict[int, Fault] = {}
+        """Faults aimed at an endpoint, by endpoint; the rest (paths, every route)."""
+        self._wake = threading.Event()
+        self._faults: dict[int, Fault] = {}
         self._next_id = 1
         self._lock = threading.Lock()
         self.active = False
@@ -126,9 +153,9 @@ class FaultInjector:
         """Arm a fault; with neither `times` nor `probability` it fires once."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1")
-        if probability is not None and not 0.0 <= probability <= 1.0:
+        if times is not None and not 1 <= times <= MAX_TIMES:
+            raise ValueError(f"times must be between 1 and {MAX_TIMES}")
+        if probability is not None and not 0.0 <= probability <= 1.0:  # False for NaN
             raise ValueError("probability must be between 0 and 1")
         if times is None and probability is None:
             times = 1
@@ -136,12 +163,22 @@ class FaultInjector:
             raise ValueError("status must be a 5xx")
         if kind == "respond" and not 200 <= status <= 599:
             raise ValueError("status must be between 200 and 599")
-        if retry_after < 0 or delay < 0 or delay > 60:
-            raise ValueError("retry_after must be >= 0 and delay between 0 and 60 seconds")
+        if not 0.0 <= retry_after <= MAX_RETRY_AFTER:  # False for NaN
+            raise ValueError(f"retry_after must be between 0 and {MAX_RETRY_AFTER:g} seconds")
+        if not 0.0 <= delay <= MAX_FAULT_DELAY:
+            raise ValueError(f"delay must be between 0 and {MAX_FAULT_DELAY:g} seconds")
+        if seed is not None and not -(2**63) <= seed < 2**63:
+            raise ValueError("seed must be a 64-bit integer")
+        if route is not None and len(route) > MAX_ROUTE:
+            raise ValueError(f"route must be at most {MAX_ROUTE} characters")
+        if tenant is not None and len(tenant) > MAX_CODE:
+            raise ValueError(f"tenant must be at most {MAX_CODE} characters")
         extra = _checked_headers(headers)
         _check_canned(kind, body, text)
         parsed = Route.parse(route, self.names)
         with self._lock:
+            if len(self._faults) >= MAX_FAULTS:
+                raise ValueError(f"at most {MAX_FAULTS} faults may be armed at once")
             fault = Fault(
                 self._next_id,
                 kind,
@@ -160,9 +197,16 @@ class FaultInjector:
                 text=text,
             )
             self._next_id += 1
-            self._faults.append(fault)
+            self._faults[fault.id] = fault
+            self._index(fault)[fault.id] = fault
             self.active = True
             return fault
+
+    def _index(self, fault: Fault) -> dict[int, Fault]:
+        endpoint = fault.route.endpoint
+        if endpoint is None:
+            return self._general
+        return self._by_endpoint.setdefault(endpoint, {})
 
     # shorthands -------------------------------------------------------------------------
 
@@ -223,9 +267,11 @@ class FaultInjector:
                 raise ValueError(f"{name} must be an integer")
         for name in ("probability", "retry_after", "delay"):
             if name in options and (
-                not isinstance(options[name], int | float) or isinstance(options[name], bool)
+                not isinstance(options[name], int | float)
+                or isinstance(options[name], bool)
+                or not math.isfinite(options[name])
             ):
-                raise ValueError(f"{name} must be a number")
+                raise ValueError(f"{name} must be a finite number")
         for name in ("route", "tenant", "text"):
             if name in options and not isinstance(options[name], str):
                 raise ValueError(f"{name} must be a string")
@@ -239,24 +285,44 @@ class FaultInjector:
 
     def faults(self) -> list[Fault]:
         with self._lock:
-            return list(self._faults)
+            return list(self._faults.values())
 
     def unfired(self) -> list[Fault]:
         """Armed faults that never fired (a misspelled route glob, a call that never
         came): what strict mode reports. Spent faults are gone from the list already."""
         with self._lock:
-            return [f for f in self._faults if f.fired == 0]
+            return [f for f in self._faults.values() if f.fired == 0]
 
     def remove(self, fault: Fault | int) -> None:
         ident = fault if isinstance(fault, int) else fault.id
         with self._lock:
-            self._faults = [f for f in self._faults if f.id != ident]
-            self.active = bool(self._faults)
+            found = self._faults.get(ident)
+            if found is not None:
+                self._forget(found)
+
+    def _forget(self, fault: Fault) -> None:
+        """Disarm `fault` (the caller holds the lock)."""
+        del self._faults[fault.id]
+        index = self._index(fault)
+        del index[fault.id]
+        if not index and fault.route.endpoint is not None:
+            del self._by_endpoint[fault.route.endpoint]
+        self.active = bool(self._faults)
 
     def clear(self) -> None:
+        """Disarm every fault and cut short the latency waits in progress."""
         with self._lock:
-            self._faults = []
+            self._faults = {}
+            self._by_endpoint = {}
+            self._general = {}
             self.active = False
+            self._wake.set()
+            self._wake = threading.Event()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds` for a latency fault, or until `clear()`."""
+        if seconds > 0:
+            self._wake.wait(seconds)
 
     # the middleware's side ---------------------------------------------------------------
 
@@ -264,30 +330,46 @@ class FaultInjector:
         self, method: str, path: str, endpoint: str | None, tenant: str | None
     ) -> tuple[float, Fault | None, float]:
         """For one request: the latency to add before it is handled, the fault that
-        answers it (or None), and the latency to add after it was handled (`after=True`
-        latency faults). Spent faults (all `times` used) are dropped."""
+        answers it (or None): the first armed of the matching ones, and the latency to add
+        after it was handled (`after=True` latency faults); both latencies together at
+        most `MAX_REQUEST_DELAY`. Spent faults (all `times` used) are dropped. Only the
+        faults of the request's endpoint and the route-less ones are looked at."""
         delay = after = 0.0
         chosen: Fault | None = None
         with self._lock:
-            for fault in self._faults:
+            own = self._by_endpoint.get(endpoint) if endpoint is not None else None
+            candidates = (
+                heapq.merge(own.values(), self._general.values(), key=_armed_order)
+                if own
+                else self._general.values()
+            )
+            spent = []
+            for fault in candidates:
                 if fault.tenant is not None and fault.tenant != tenant:
                     continue
                 if not fault.route.matches(method, path, endpoint):
                     continue
                 if fault.kind == "latency":
-                    if fault._fires():
-                        if fault.after:
-                            after += fault.delay
-                        else:
-                            delay += fault.delay
-                    continue
-                if chosen is None and fault._fires():
+                    if not fault._fires():
+                        continue
+                    if fault.after:
+                        after += fault.delay
+                    else:
+                        delay += fault.delay
+                elif chosen is None and fault._fires():
                     chosen = fault
-            self._faults = [
-                f for f in self._faults if f.times is None or f.fired < f.times
-            ]
-            self.active = bool(self._faults)
-        return delay, chosen, after
+                else:
+                    continue
+                if fault.times is not None and fault.fired >= fault.times:
+                    spent.append(fault)
+            for fault in spent:
+                self._forget(fault)
+        delay = min(delay, MAX_REQUEST_DELAY)
+        return delay, chosen, min(after, MAX_REQUEST_DELAY - delay)
+
+
+def _armed_order(fault: Fault) -> int:
+    return fault.id
 
 
 def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -314,9 +396,13 @@ def _check_canned(kind: str, body: Any, text: str | None) -> None:
     if text is not None and kind != "respond":
         raise ValueError("text is for canned responses (kind respond)")
     try:
+        if body is not None:
+            strictjson.check(body, max_depth=MAX_DEPTH)
         size = len((text if text is not None else json.dumps(body, allow_nan=False)).encode())
     except (TypeError, ValueError, RecursionError):
-        raise ValueError("body must be JSON data (finite numbers, string keys)") from None
+        raise ValueError(
+            f"body must be JSON data (finite numbers, string keys, at most {MAX_DEPTH} levels)"
+        ) from None
     except UnicodeEncodeError:
         raise ValueError("text must be valid Unicode (no lone surrogates)") from None
     if size > MAX_CANNED_BODY:

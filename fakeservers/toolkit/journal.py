@@ -5,6 +5,12 @@ known tenant (bad credentials, no credentials) are kept under tenant None. Contr
 requests (`/_fake/...`) are not recorded. Read it from Python (`fake.journal`) or over
 HTTP (`GET /_fake/journal`).
 
+Bounded whatever the traffic: each request and response body is kept up to
+`JOURNAL_BODY_BYTES` (its full size in `body_size` / `response_body_size`), paths and
+query strings up to `JOURNAL_TEXT_CHARS`, header values up to `JOURNAL_HEADER_CHARS`; and
+the whole journal holds at most `max_bytes` (`DEFAULT_JOURNAL_BYTES`), the oldest entries
+of any tenant dropped first. Credentials are masked (`mask_secret`): `Bearer ****PraT`.
+
 Assertion helpers take a *route*: an endpoint name (`"customer_show"`), a path glob
 (`"/v1/customers/*"`) or a method and a path glob (`"POST /v1/activities"`).
 """
@@ -26,14 +32,39 @@ import attrs
 from fakeservers.toolkit.catalogue import check_name
 
 __all__ = [
+    "DEFAULT_JOURNAL_BYTES",
+    "JOURNAL_BODY_BYTES",
+    "JOURNAL_HEADER_CHARS",
+    "JOURNAL_TEXT_CHARS",
+    "SECRET_HEADERS",
     "BodyMatcher",
     "Entry",
     "Journal",
     "Route",
     "body_differences",
+    "mask_secret",
     "matches_body",
     "value_differences",
 ]
+
+JOURNAL_BODY_BYTES = 64 * 1024
+"""Bytes of a request or response body the journal keeps (the rest is cut off)."""
+JOURNAL_TEXT_CHARS = 4096
+"""Characters of a path or query string the journal keeps."""
+JOURNAL_HEADER_CHARS = 1024
+"""Characters of a header value the journal keeps; at most `JOURNAL_HEADERS` headers."""
+JOURNAL_HEADERS = 100
+DEFAULT_JOURNAL_BYTES = 32 * 1024 * 1024
+"""The default bound of a journal's total size (every tenant's entries together)."""
+MIN_JOURNAL_BYTES = 1024 * 1024
+"""The smallest `max_bytes` a journal accepts: more than any one entry can take."""
+_ENTRY_OVERHEAD = 1024
+"""Bytes counted per entry for the objects around its texts (tuple, dicts, datetime)."""
+SECRET_HEADERS = frozenset(
+    {"Authorization", "Proxy-Authorization", "Api-Key", "X-Api-Key", "Cookie", "Set-Cookie",
+     "X-Fake-Control-Token"}
+)  # fmt: skip
+"""Headers whose values the journal masks (names as the journal spells them)."""
 
 BodyMatcher = Mapping[str, Any] | Callable[[Any], bool] | str | bytes | re.Pattern[str]
 """A dict (these keys with these values), a predicate on the parsed body, a regular
@@ -101,6 +132,10 @@ class Entry:
     applied_status: int | None = None
     """When a fault fired after the fake acted (`after=True`): the status of the fake's own
     answer, which the caller never got (the request was applied)."""
+    body_size: int = 0
+    """The request body's full size in bytes (`body` holds at most `JOURNAL_BODY_BYTES`)."""
+    response_body_size: int = 0
+    """The response body's full size in bytes."""
 
     @property
     def args(self) -> dict[str, str]:
@@ -132,6 +167,8 @@ class Entry:
             "response_body": self.response_body.decode("utf-8", "replace"),
             "fault": self.fault,
             "applied_status": self.applied_status,
+            "body_size": self.body_size,
+            "response_body_size": self.response_body_size,
         }
 
 
@@ -225,6 +262,30 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def mask_secret(value: str) -> str:
+    """`Bearer test_cnzGMghxTmPzK1spPraT` -> `Bearer ****PraT`: the scheme and, of a secret
+    of at least 8 characters, its last 4, enough to tell keys apart without showing one."""
+    scheme, space, secret = value.strip().partition(" ")
+    if not space or not scheme.isalpha():
+        scheme, secret = "", value.strip()
+    kept = secret[-4:] if len(secret) >= 8 else ""
+    return f"{scheme} ****{kept}" if scheme else f"****{kept}"
+
+
+def _headers(headers: Mapping[str, str]) -> tuple[dict[str, str], int]:
+    """Headers as the journal keeps them (masked, cut short) and their size."""
+    kept: dict[str, str] = {}
+    size = 0
+    for name, value in headers.items():
+        if len(kept) >= JOURNAL_HEADERS:
+            break
+        name = name[:JOURNAL_HEADER_CHARS]
+        value = mask_secret(value) if name in SECRET_HEADERS else value[:JOURNAL_HEADER_CHARS]
+        kept[name] = value
+        size += len(name) + len(value)
+    return kept, size
+
+
 _Row = tuple[Any, ...]
 """An `Entry`'s field values, in order: what the journal keeps, building the `Entry` when
 it is read (recording happens on every request, reading seldom)."""
@@ -237,14 +298,29 @@ class Journal:
     names are checked against: a misspelled one is refused instead of matching nothing.
     """
 
-    def __init__(self, size: int = 1000, names: Collection[str] | None = None) -> None:
+    def __init__(
+        self,
+        size: int = 1000,
+        names: Collection[str] | None = None,
+        *,
+        max_bytes: int = DEFAULT_JOURNAL_BYTES,
+    ) -> None:
         if size < 1:
             raise ValueError("size must be at least 1")
+        if max_bytes < MIN_JOURNAL_BYTES:
+            raise ValueError(f"max_bytes must be at least {MIN_JOURNAL_BYTES}")
         self.size = size
         self.names = names
-        self._by_tenant: dict[str | None, deque[_Row]] = {}
+        self.max_bytes = max_bytes
+        self._by_tenant: dict[str | None, deque[tuple[_Row, int]]] = {}
+        self._bytes = 0
         self._seq = 0
         self._lock = threading.Lock()
+
+    @property
+    def bytes(self) -> int:
+        """What the kept entries take, as counted against `max_bytes`."""
+        return self._bytes
 
     def next_seq(self) -> int:
         with self._lock:
@@ -252,31 +328,69 @@ class Journal:
             return self._seq
 
     def record(self, entry: Entry) -> None:
-        with self._lock:
-            self._append(attrs.astuple(entry, recurse=False))
+        row = attrs.astuple(entry, recurse=False)
+        self._add(row[0], row[1:12], row[12:14], max(entry.body_size, len(entry.body)))
 
-    def add(self, *fields: Any) -> None:
-        """Record an entry of `fields` (`Entry`'s, all but `seq`), numbered next: one lock
-        where `record(Entry(next_seq(), ...))` takes two, and no `Entry` built until read
-        (it is on every request's path)."""
-        with self._lock:
-            self._seq += 1
-            self._append((self._seq, *fields))
+    def add(self, *fields: Any, body_size: int | None = None) -> None:
+        """Record an entry of `fields` (`Entry`'s from `at` to `fault` or
+        `applied_status`), numbered next: one lock where `record(Entry(next_seq(), ...))`
+        takes two, and no `Entry` built until read (it is on every request's path).
+        Bodies, texts and headers are cut to the journal's bounds, secrets masked, sizes
+        recorded (`body_size`: the request body's size when `body` is not all of it, e.g.
+        a body refused unread)."""
+        self._add(None, fields[:11], fields[11:13], body_size)
 
-    def _append(self, row: _Row) -> None:
-        tenant = row[2]
-        queue = self._by_tenant.get(tenant)
-        if queue is None:
-            queue = self._by_tenant[tenant] = deque(maxlen=self.size)
-        queue.append(row)
+    def _add(
+        self,
+        seq: int | None,
+        fields: tuple[Any, ...],
+        outcome: tuple[Any, ...],
+        body_size: int | None = None,
+    ) -> None:
+        at, tenant, method, path, query, endpoint, headers, body, status, out, answer = fields
+        fault, applied = (*outcome, None, None)[:2]
+        headers, header_size = _headers(headers)
+        out, out_size = _headers(out)
+        path, query = path[:JOURNAL_TEXT_CHARS], query[:JOURNAL_TEXT_CHARS]
+        kept_body, kept_answer = body[:JOURNAL_BODY_BYTES], answer[:JOURNAL_BODY_BYTES]
+        cost = (
+            _ENTRY_OVERHEAD + len(path) + len(query) + header_size + out_size
+            + len(kept_body) + len(kept_answer) + len(method) + len(endpoint or "")
+        )  # fmt: skip
+        with self._lock:
+            if seq is None:
+                self._seq += 1
+                seq = self._seq
+            row = (seq, at, tenant, method, path, query, endpoint, headers, kept_body, status,
+                   out, kept_answer, fault, applied,
+                   len(body) if body_size is None else body_size, len(answer))  # fmt: skip
+            queue = self._by_tenant.get(tenant)
+            if queue is None:
+                queue = self._by_tenant[tenant] = deque()
+            if len(queue) >= self.size:
+                self._bytes -= queue.popleft()[1]
+            queue.append((row, cost))
+            self._bytes += cost
+            while self._bytes > self.max_bytes:
+                self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        """Drop the oldest entry of any tenant (the caller holds the lock)."""
+        oldest = min(
+            (queue for queue in self._by_tenant.values() if queue),
+            key=lambda queue: int(queue[0][0][0]),
+        )
+        self._bytes -= oldest.popleft()[1]
 
     def clear(self, tenant: str | None = None) -> None:
         """Forget everything (or one tenant's entries)."""
         with self._lock:
             if tenant is None:
                 self._by_tenant.clear()
+                self._bytes = 0
             else:
-                self._by_tenant.pop(tenant, None)
+                dropped = self._by_tenant.pop(tenant, None) or ()
+                self._bytes -= sum(cost for _, cost in dropped)
 
     def route(self, spec: str | None) -> Route:
         """`Route.parse(spec)`, an endpoint name checked against this journal's names."""
@@ -285,10 +399,10 @@ class Journal:
     def _all(self, tenant: str | None) -> list[Entry]:
         with self._lock:
             if tenant is not None:
-                rows = list(self._by_tenant.get(tenant, ()))
+                rows = [row for row, _ in self._by_tenant.get(tenant, ())]
             else:
                 rows = sorted(
-                    (row for queue in self._by_tenant.values() for row in queue),
+                    (row for queue in self._by_tenant.values() for row, _ in queue),
                     key=lambda row: int(row[0]),
                 )
         return [Entry(*row) for row in rows]

@@ -26,20 +26,31 @@ with its timestamp), so loading replays history exactly and `export(load(doc)) =
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fakeservers._http import Credential, Tenant, TenantRegistry
-from fakeservers.toolkit.vendors import Vendor
+import attrs
+
+from fakeservers._http import Credential, Tenant, TenantClock, TenantRegistry, strictjson
+from fakeservers.toolkit.seedcheck import (
+    SEED_DEPTH,
+    SeedError,
+    check_keys,
+    check_values,
+    read_credentials,
+    require,
+)
+from fakeservers.toolkit.vendors import VENDORS, Vendor
+from loyaltykit.limits import MAX_CODE
 
 if TYPE_CHECKING:
     from loyaltykit import Program
 
 __all__ = [
     "FORMAT",
+    "SEED_DEPTH",
     "SeedClockWarning",
     "SeedError",
     "clock_mismatch",
@@ -53,10 +64,10 @@ __all__ = [
 ]
 
 FORMAT = "fakeservers.seed/1"
-
-
-class SeedError(ValueError):
-    """The document is not a usable seed file."""
+SNAPSHOT_FORMAT = "loyaltykit.snapshot/1"
+TENANT_KEYS = ("name", "credentials", "rate_limited", "program", "extra")
+SNAPSHOT_KEYS = ("format", "settings", "journal")
+SETTINGS_KEYS = ("name", "clawback", "timezone", "started_at")
 
 
 class SeedClockWarning(UserWarning):
@@ -166,39 +177,119 @@ def tenant_seeder(vendor: Vendor, data: Mapping[str, Any]) -> Any:
     return seed
 
 
-def _credentials(data: Mapping[str, Any]) -> dict[Credential, str]:
-    raw = data.get("credentials", [])
-    if not isinstance(raw, list):
-        raise SeedError("credentials must be a list")
-    result: dict[Credential, str] = {}
-    for item in raw:
-        entry = item if isinstance(item, Mapping) else {"key": item}
-        key = entry.get("key")
-        if isinstance(key, list) and key and all(isinstance(k, str) for k in key):
-            credential: Credential = tuple(key)
-        elif isinstance(key, str) and key:
-            credential = key
-        else:
-            raise SeedError(f"bad credential key {key!r}")
-        result[credential] = str(entry.get("kind") or "secret")
-    return result
+@attrs.frozen
+class _Prepared:
+    """One tenant of a document, checked and built on its own clock, not yet installed."""
+
+    name: str
+    credentials: dict[Credential, str]
+    rate_limited: bool
+    clock: TenantClock
+    held: Any
+    seeder: Any
 
 
-def _tenants(vendor: Vendor, document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    if document.get("format") != FORMAT:
-        raise SeedError(f"not a seed file: format must be {FORMAT!r}")
+def _section(vendor: Vendor, document: Mapping[str, Any]) -> list[Any]:
+    check_keys(document, ("format", *VENDORS), "the seed document")
+    require(
+        document.get("format") == FORMAT, f"not a seed file: format must be {FORMAT!r}"
+    )
     section = document.get(vendor.name)
     if section is None:
         return []
-    tenants = section.get("tenants") if isinstance(section, Mapping) else None
-    if not isinstance(tenants, list):
-        raise SeedError(f"{vendor.name}.tenants must be a list")
-    for data in tenants:
-        if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
-            raise SeedError("every tenant needs a name")
-        if not isinstance(data.get("program"), Mapping):
-            raise SeedError(f"tenant {data.get('name')!r} has no program snapshot")
-    return tenants
+    check_keys(section, ("tenants",), vendor.name)
+    tenants = section.get("tenants")
+    require(isinstance(tenants, list), f"{vendor.name}.tenants must be a list")
+    return list(tenants)
+
+
+def _snapshot(data: Any, where: str, tenant: str, now: datetime) -> dict[str, Any]:
+    """The tenant's program snapshot with its settings checked and completed: a missing
+    `started_at` is the first event's instant (or now, for an empty journal), a missing
+    `name` the tenant's."""
+    check_keys(data, SNAPSHOT_KEYS, where)
+    require(data.get("format") == SNAPSHOT_FORMAT, f"{where}.format must be {SNAPSHOT_FORMAT!r}")
+    settings = dict(check_keys(data.get("settings", {}), SETTINGS_KEYS, f"{where}.settings"))
+    for key in SETTINGS_KEYS:
+        value = settings.get(key)
+        require(
+            value is None or (isinstance(value, str) and len(value) <= MAX_CODE),
+            f"{where}.settings.{key} must be a string of at most {MAX_CODE} characters",
+        )
+    journal = data.get("journal", [])
+    require(isinstance(journal, list), f"{where}.journal must be a list")
+    for index, event in enumerate(journal):
+        require(
+            isinstance(event, Mapping) and isinstance(event.get("type"), str),
+            f"{where}.journal[{index}] must be an object with a type",
+        )
+    if settings.get("started_at") is None:
+        first = journal[0].get("at") if journal else None
+        settings["started_at"] = first if isinstance(first, str) else now.isoformat()
+    settings.setdefault("name", tenant)
+    return {"format": SNAPSHOT_FORMAT, "settings": settings, "journal": journal}
+
+
+def _prepare(
+    vendor: Vendor, registry: TenantRegistry[Any], data: Any, index: int
+) -> tuple[_Prepared, dict[str, Any]]:
+    """Check one tenant's data and build it on a scratch clock: replayed, its extra state
+    loaded, audited, exported as strict JSON. Any failure is a `SeedError`."""
+    where = f"{vendor.name}.tenants[{index}]"
+    check_keys(data, TENANT_KEYS, where)
+    name = data.get("name")
+    require(
+        isinstance(name, str) and 0 < len(name) <= MAX_CODE,
+        f"{where}.name must be a string of 1 to {MAX_CODE} characters",
+    )
+    where = f"tenant {name!r}"
+    credentials = read_credentials(data.get("credentials", []), f"{where}: credentials")
+    rate_limited = data.get("rate_limited", False)
+    require(isinstance(rate_limited, bool), f"{where}: rate_limited must be true or false")
+    require("program" in data, f"{where} has no program snapshot")
+    clock = TenantClock(registry.clock)
+    snapshot = _snapshot(data["program"], f"{where}: program", name, clock.now())
+    extra = data.get("extra")
+    require(extra is None or isinstance(extra, Mapping), f"{where}: extra must be an object")
+    completed = {**data, "program": snapshot, "extra": dict(extra or {})}
+    held = _build(vendor, completed, clock, where)
+    seeder = tenant_seeder(vendor, completed)
+    return _Prepared(name, credentials, rate_limited, clock, held, seeder), completed
+
+
+def _build(vendor: Vendor, data: Mapping[str, Any], clock: TenantClock, where: str) -> Any:
+    from loyaltykit import Program, audit
+    from loyaltykit.serialization import event_from_data
+
+    snapshot = data["program"]
+    for index, raw in enumerate(snapshot["journal"]):
+        try:
+            event = event_from_data(raw)
+        except Exception as exc:  # the core's refusal of a malformed event
+            raise SeedError(f"{where}: journal[{index}]: {_reason(exc)}") from None
+        check_values(event, f"{where}: journal[{index}] ({raw['type']})")
+    try:
+        program = Program.restore(snapshot, clock)
+    except Exception as exc:  # replay takes events as facts: any failure is the document's
+        raise SeedError(f"{where}: the program cannot be replayed: {_reason(exc)}") from None
+    try:
+        held = vendor.load_extra(program, data["extra"])
+    except (ValueError, TypeError, KeyError, LookupError) as exc:
+        raise SeedError(f"{where}: extra: {_reason(exc)}") from None
+    check_values(held, f"{where}: extra")
+    broken = audit(program)
+    require(not broken, f"{where}: the journal does not add up: {broken[0]}" if broken else "")
+    try:
+        program.state()
+        strictjson.dumps(vendor.save_extra(held))
+    except Exception as exc:  # what a later read or export would meet
+        raise SeedError(f"{where}: the tenant could not be read back: {_reason(exc)}") from None
+    return held
+
+
+def _reason(exc: BaseException) -> str:
+    message = str(exc) or type(exc).__name__
+    return message if len(message) <= 500 else message[:500] + "..."
 
 
 def load_document(
@@ -206,41 +297,52 @@ def load_document(
 ) -> list[str]:
     """Create (or replace) the document's tenants of this vendor; returns their names.
 
-    A tenant that already exists is rebuilt from the document (its seeder replaced, so a
-    later reset returns to the document's state) and gains the document's credentials.
+    All or nothing: the whole document is checked and every tenant built first
+    (`SeedError` otherwise, with nothing changed); then they are installed at once. A
+    tenant that already exists is replaced by the document's (its seeder too, so a later
+    reset returns to the document's state) and keeps its credentials besides the
+    document's; a credential may not move from one tenant to another.
     """
-    names = []
-    for data in _tenants(vendor, document):
-        name = data["name"]
-        credentials = _credentials(data)
-        seeder = tenant_seeder(vendor, data)
-        rate_limited = bool(data.get("rate_limited", False))
-        existing = {t.name: t for t in registry.tenants()}.get(name)
-        if existing is None:
-            registry.create(name, credentials, seeder=seeder, rate_limited=rate_limited)
-        else:
-            existing.seeder = seeder
-            registry.reset(name)
-            for credential, kind in credentials.items():
-                if credential not in existing.credentials:
-                    registry.add_credential(name, credential, kind)
-            registry.set_rate_limited(name, rate_limited)
-        names.append(name)
-    return names
+    prepared: list[_Prepared] = []
+    names: set[str] = set()
+    owners: dict[Credential, str] = {}
+    for index, data in enumerate(_section(vendor, document)):
+        tenant, _ = _prepare(vendor, registry, data, index)
+        require(tenant.name not in names, f"tenant {tenant.name!r} appears twice")
+        names.add(tenant.name)
+        for credential in tenant.credentials:
+            other = owners.setdefault(credential, tenant.name)
+            require(other == tenant.name, f"tenants {other!r} and {tenant.name!r} share a key")
+            found = registry.authenticate(credential)
+            require(
+                found is None or found[0].name == tenant.name,
+                f"tenant {tenant.name!r}: a key already belongs to tenant "
+                f"{found[0].name if found else ''!r}",
+            )
+        prepared.append(tenant)
+    registry.install(
+        [
+            Tenant(t.name, t.held, t.clock, dict(t.credentials), t.seeder, t.rate_limited)
+            for t in prepared
+        ]
+    )
+    return [t.name for t in prepared]
 
 
 def read_seed_file(path: str | Path) -> dict[str, Any]:
+    """A seed document from a file, read strictly (no NaN, at most `SEED_DEPTH` levels)."""
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SeedError(f"cannot read seed file {path}: {exc}") from exc
+        document = strictjson.loads(Path(path).read_bytes(), max_depth=SEED_DEPTH)
+    except (OSError, strictjson.JSONRefused) as exc:
+        raise SeedError(f"cannot read seed file {path}: {exc}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SeedError(f"{path}: not a seed file (format must be {FORMAT!r})")
     return document
 
 
 def write_seed_file(path: str | Path, document: Mapping[str, Any]) -> None:
-    Path(path).write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", "utf-8")
+    Path(path).write_text(strictjson.encoder(indent=1, sort_keys=True).encode(document) + "\n",
+                          "utf-8")
 
 
 def core_program(vendor: Vendor, tenant: Tenant[Any]) -> Program:

@@ -16,6 +16,10 @@
   hosts go out as usual.
 
 `httpx` is imported only when its transports (or `intercept`) are used.
+
+Requests sent this way are marked in-process (`fakeservers._http.access.IN_PROCESS`, an
+environ key no HTTP request can set): the control plane's Host, Origin and token checks,
+which stop web pages and other machines, do not apply to the test code holding the fake.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
+from fakeservers._http.access import IN_PROCESS
 from fakeservers._http.serving import DroppedConnection, drain
 
 if TYPE_CHECKING:
@@ -94,6 +99,7 @@ def _environ(
         "wsgi.multithread": False,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
+        IN_PROCESS: True,
     }
     if body:
         environ["CONTENT_LENGTH"] = str(len(body))
@@ -234,12 +240,23 @@ def _httpx() -> Any:
     return httpx
 
 
+def in_process(app: WSGIApplication) -> WSGIApplication:
+    """`app` with every request marked in-process (for transports that build the WSGI
+    environ themselves, like httpx's)."""
+
+    def marked(environ: Any, start_response: Any) -> Any:
+        environ[IN_PROCESS] = True
+        return app(environ, start_response)
+
+    return marked
+
+
 class WSGITransport:
     """`httpx.WSGITransport` over a fake, turning an injected drop into httpx's own
     `RemoteProtocolError`. Built lazily so that importing this module needs no httpx."""
 
     def __new__(cls, app: WSGIApplication) -> Any:
-        return _transport_class()(app=app)
+        return _transport_class()(app=in_process(app))
 
 
 _TRANSPORT: list[Any] = []
@@ -260,7 +277,7 @@ def _transport_class() -> Any:
 
         class _AsyncFakeTransport(httpx.AsyncBaseTransport):  # type: ignore[misc, name-defined]
             def __init__(self, app: WSGIApplication) -> None:
-                self.sync = _FakeWSGITransport(app=app)
+                self.sync = _FakeWSGITransport(app=in_process(app))
 
             async def handle_async_request(self, request: Any) -> Any:
                 body = await request.aread()

@@ -125,23 +125,62 @@ def _smile_save(backend: Any) -> dict[str, Any]:
 
 
 def _smile_load(program: Program, data: Mapping[str, Any]) -> Any:
+    """A Smile backend over `program` from `_smile_save`'s data; ValueError (naming the
+    key) for unknown keys, malformed values or records that do not fit together."""
+    from cattrs import BaseValidationError
+
     from fakeservers.smile import SmileBackend
     from loyaltykit.serialization import converter
 
+    fields = {name.lstrip("_"): hint for name, hint in _smile_extra_fields().items()}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; known: "
+                         f"{', '.join(sorted(fields))}")
     values: dict[str, Any] = {}
-    for name, hint in _smile_extra_fields().items():
-        key = name.lstrip("_")
+    for key, hint in fields.items():
         if key not in data:
             continue
-        if get_origin(hint) is dict:
-            key_type, value_type = get_args(hint)
-            values[key] = {
-                converter.structure(k, key_type): converter.structure(v, value_type)
-                for k, v in data[key]
-            }
-        else:
-            values[key] = converter.structure(data[key], hint)
-    return SmileBackend(program, **values)
+        raw = data[key]
+        try:
+            if get_origin(hint) is dict:
+                key_type, value_type = get_args(hint)
+                if not all(isinstance(pair, list) and len(pair) == 2 for pair in raw):
+                    raise ValueError("must be a list of [key, value] pairs")
+                values[key] = {
+                    converter.structure(k, key_type): converter.structure(v, value_type)
+                    for k, v in raw
+                }
+            else:
+                values[key] = converter.structure(raw, hint)
+        except (BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(f"{key}: {exc}") from None
+    backend = SmileBackend(program, **values)
+    _check_smile_records(backend)
+    return backend
+
+
+def _check_smile_records(backend: Any) -> None:
+    """The records beside the program must fit it: numbered 1..n (new ones take n + 1),
+    keyed by their own ids, naming customers the program has."""
+    label = backend.points_label
+    if not (isinstance(label, tuple) and len(label) == 2):
+        raise ValueError("points_label must be [singular, plural]")
+    members = {member.id for member in backend.program.members()}
+    activities, identities = backend.activities, backend.identities
+    if sorted(activities) != list(range(1, len(activities) + 1)):
+        raise ValueError("activities must be numbered 1, 2, ... in order")
+    for key, activity in activities.items():
+        if activity.id != key or activity.customer_id not in members:
+            raise ValueError(f"activities: record {key} does not fit the program")
+    if sorted(i.id for i in identities.values()) != list(range(1, len(identities) + 1)):
+        raise ValueError("identities must be numbered 1, 2, ...")
+    for key, identity in identities.items():
+        if identity.distinct_id != key or identity.customer_id not in members:
+            raise ValueError(f"identities: record {key!r} does not fit the program")
+    for key, activity_id in backend._activity_keys.items():
+        if activity_id not in activities:
+            raise ValueError(f"activity_keys: {key!r} names no activity")
 
 
 def _smile_watch(backend: Any, listener: Callable[[str, Any, Any], None] | None) -> None:
@@ -194,6 +233,8 @@ def _nothing(program: Any) -> dict[str, Any]:
 
 
 def _program_itself(program: Program, data: Mapping[str, Any]) -> Any:
+    if data:
+        raise ValueError(f"unknown key(s) {', '.join(map(repr, sorted(data)))}; known: none")
     return program
 
 

@@ -116,7 +116,7 @@ def test_tenants_added_in_a_test_are_gone_in_the_next(smile_fake: Fake) -> None:
         ({"format": "nope"}, "not a seed file"),
         ({"format": FORMAT, "smile": {"tenants": {}}}, "must be a list"),
         ({"format": FORMAT, "smile": {"tenants": [{"name": "x"}]}}, "no program snapshot"),
-        ({"format": FORMAT, "smile": {"tenants": [{"program": {}}]}}, "needs a name"),
+        ({"format": FORMAT, "smile": {"tenants": [{"program": {}}]}}, "name must be a string"),
     ],
 )
 def test_bad_documents_are_refused(document: dict[str, object], message: str) -> None:

@@ -20,6 +20,7 @@ from fakeservers._http import serve_in_thread
 from fakeservers.shopsocially import DEMO_API_KEY, DEMO_PARTNER_ID, create_app, errors, wire
 from fakeservers.shopsocially.urls import ENDPOINTS
 from loyaltykit import ManualClock, Program
+from loyaltykit.limits import MAX_POINTS, MAX_TOTAL_POINTS
 
 DEMO = {"partner-id": DEMO_PARTNER_ID, "api-key": DEMO_API_KEY}
 
@@ -63,7 +64,10 @@ def test_numbers_parse_or_refuse_cleanly(value: object) -> None:
 def test_absurd_numbers_are_refused_quickly(text: str) -> None:
     with pytest.raises(errors.ApiError):
         wire.parse_int(text)
-    assert wire.parse_int("9999999999999999") == 9999999999999999
+    assert wire.parse_int(str(MAX_POINTS)) == MAX_POINTS
+    with pytest.raises(errors.ApiError):
+        wire.parse_int(str(MAX_POINTS + 1))
+    assert wire.parse_int("9007199254740991", maximum=MAX_TOTAL_POINTS) == MAX_TOTAL_POINTS
 
 
 def test_decimal_to_wire() -> None:
