@@ -257,8 +257,10 @@ def test_latency_adds_up_to_a_cap() -> None:
     built = fake()
     for _ in range(5):
         built.faults.latency(MAX_FAULT_DELAY, times=10)
-    delay, chosen = built.faults.pick("GET", "/v1/customers/1", "customer_show", "demo")
-    assert chosen is None and delay == MAX_REQUEST_DELAY
+    for _ in range(5):
+        built.faults.latency(MAX_FAULT_DELAY, times=10, after=True)
+    delay, chosen, after = built.faults.pick("GET", "/v1/customers/1", "customer_show", "demo")
+    assert chosen is None and delay == MAX_REQUEST_DELAY and after == 0
 
 
 def test_clearing_faults_wakes_delayed_requests() -> None:
@@ -295,7 +297,7 @@ def test_faults_answer_in_the_order_they_were_armed_across_routes() -> None:
     built = fake()
     client = Client(built)
     for number in range(300):
-        built.faults.error(f"points_transaction_show_{number}")  # never matches
+        built.faults.error(f"GET /v1/points_transactions/{number + 10**6}")  # never matches
     first = built.faults.error("/v1/customers/*", status=502)
     second = built.faults.error("customer_show", status=503)
     built.faults.latency(0.0, "GET /v1/customers/1")

@@ -212,7 +212,8 @@ def test_the_command_line_refuses_a_public_bind_without_a_token(
 ) -> None:
     monkeypatch.delenv("FAKESERVERS_CONTROL_TOKEN", raising=False)
     assert main(["--host", "0.0.0.0", "--smile-port", "0", "--shopsocially-port", "0"]) == 2
-    assert "error: " in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "error: " in captured.out + captured.err
 
 
 def test_the_command_line_reads_token_and_hosts(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,7 +34,9 @@ from loyaltykit import ManualClock
 
 START = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "testing-guide.md"
-GUIDE_SEED = json.loads(re.findall(r"```json\n(.*?)```", GUIDE.read_text("utf-8"), re.S)[0])
+GUIDE_SEED = json.loads(next(
+    block for block in re.findall(r"```json\n(.*?)```", GUIDE.read_text("utf-8"), re.S)
+    if "fakeservers.seed/1" in block))
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -70,7 +72,7 @@ def _set(path: Callable[[dict[str, Any]], dict[str, Any]], key: str, value: Any)
 def _second_tenant(name: str, same_key: bool) -> Any:
     def damage(doc: dict[str, Any]) -> None:
         twin = copy.deepcopy(_tenant(doc))
-        twin["name"] = name
+        twin["name"] = twin["program"]["settings"]["name"] = name
         if not same_key:
             twin["credentials"] = [{"key": "another-key", "kind": "secret"}]
         doc["smile"]["tenants"].append(twin)
@@ -216,10 +218,27 @@ def test_the_guides_seed_example_loads() -> None:
         assert [t.name for t in built.registry.tenants()] == ["demo"]
         program = built.program("demo")
         assert program.members() == []
-        assert program.started_at == START  # no start given: the clock's now
+        assert program.started_at == datetime(2024, 1, 1, tzinfo=UTC)  # the guide's start
         assert Client(built).post("/_fake/reset").status_code == 200
         response = Client(fake(vendor)).post("/_fake/seed", json=GUIDE_SEED)
         assert response.status_code == 201, response.json
+
+
+def test_settings_may_be_left_empty() -> None:
+    """The guide's example once read `"settings": {}` and failed with
+    `KeyError: 'started_at'`: a program without a start starts at its first event, or at
+    the fakes' clock when its journal is empty; its name is the tenant's."""
+    empty = copy.deepcopy(GUIDE_SEED)
+    for vendor in ("smile", "shopsocially"):
+        _tenant(empty, vendor)["program"]["settings"] = {}
+    built = Fake("smile", ManualClock(START), seed=empty)
+    assert built.program("demo").started_at == START
+    assert built.program("demo").name == "demo"
+    full = exported()
+    first = _program(full)["journal"][0]["at"]
+    _program(full)["settings"] = {}
+    again = Fake("smile", ManualClock(START), seed=full)
+    assert again.program("demo").started_at == datetime.fromisoformat(first)
 
 
 def test_the_guides_seed_example_serves_from_the_command_line(tmp_path: Path) -> None:
@@ -262,7 +281,8 @@ def test_an_unreadable_seed_file_is_an_error_and_exit_status_2(
     path = tmp_path / "seed.json"
     path.write_text(content, "utf-8")
     assert main(["--seed", str(path)]) == 2
-    assert "error: " in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "error: " in captured.out + captured.err
 
 
 def test_no_traceback_from_a_real_process(tmp_path: Path) -> None:
