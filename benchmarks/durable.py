@@ -192,6 +192,7 @@ def run(ctx: Context) -> None:
     folder = tempfile.mkdtemp(prefix="loyaltykit-bench-")
     try:
         sqlite_writes(ctx, folder)
+        reads(ctx, f"sqlite:///{folder}/reads.db?synchronous=normal", "SQLite")
         postgres_writes(ctx)
         threads(ctx, folder)
         opening(ctx, folder)
@@ -242,6 +243,37 @@ def sqlite_writes(ctx: Context, folder: str) -> None:
                        EVENTSOURCING_FACTOR, higher_is_better=True)
 
 
+def reads(ctx: Context, url: str, label: str) -> None:
+    """A member read: in memory, durable (looks for others' commits first), stale()."""
+    ops = 500 if ctx.quick else 5_000
+    memory = Program(ManualClock(START))
+    opened = Program.open(url, clock=ManualClock(START), snapshot_every=0)
+    for program in (memory, opened):
+        for _ in range(MEMBERS):
+            program.add_member()
+
+    def reading(program: Program, stale: bool) -> Callable[[], int]:
+        def batch() -> int:
+            member = program.member
+            if stale:
+                with program.stale():
+                    for i in range(ops):
+                        member(i % MEMBERS + 1)
+            else:
+                for i in range(ops):
+                    member(i % MEMBERS + 1)
+            return ops
+
+        return batch
+
+    compare(ctx, f"Reading a member ({ops:,} reads per batch)", {
+        "in memory": reading(memory, False),
+        f"durable {label}": reading(opened, False),
+        f"durable {label}, stale()": reading(opened, True),
+    }, "in memory")
+    opened.close()
+
+
 def postgres_writes(ctx: Context) -> None:
     try:
         from loyaltykit.testing.postgres import Cluster
@@ -268,6 +300,7 @@ def postgres_writes(ctx: Context) -> None:
         }) if es_url else None
         if es is not None:
             cases["eventsourcing"] = batch_of(es, ops)
+        reads(ctx, cluster.create_database("reads"), "PostgreSQL")
         ctx.log("postgresql: measuring")
         timings = compare(ctx, f"Durable earn on PostgreSQL (Unix socket, synchronous_commit on),"
                           f" {MEMBERS:,} members, {ops} commands per batch", cases, "hand-written")
