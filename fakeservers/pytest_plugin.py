@@ -20,7 +20,8 @@ Shared: `fake_clock` (the one `ManualClock` of both fakes, reset to `fake_start`
 server is started for it).
 Settings are session fixtures a `conftest.py` may override: `fake_start`, `fake_seed` (a
 seed file path or document; None = demo tenants; refused when dated after `fake_start`),
-`fake_rate_limited` (None = as seeded), `fake_journal_size`, `fake_host`, `fake_strict`.
+`fake_rate_limited` (None = as seeded), `fake_journal_size`, `fake_host`,
+`fake_control_token`, `fake_strict`.
 
 Strict mode (`fake_strict` returning True, or `@pytest.mark.fakes_strict(allow=...)` on a
 test, class or module) fails a test at teardown on requests a fake answered 401, 404 or
@@ -77,6 +78,13 @@ def fake_host() -> str:
 
 
 @pytest.fixture(scope="session")
+def fake_control_token() -> str | None:
+    """A token the fakes' control plane then requires over HTTP (`X-Fake-Control-Token`);
+    needed when `fake_host` is not a loopback address. In-process calls need none."""
+    return None
+
+
+@pytest.fixture(scope="session")
 def fake_strict() -> bool:
     """Strict mode for every test (else per test with `@pytest.mark.fakes_strict`): a test
     fails at teardown on requests a fake answered 401, 404 or 405 and on armed faults that
@@ -119,6 +127,7 @@ def _build(
     clock: ManualClock,
     seed: str | Path | Mapping[str, Any] | None,
     journal_size: int,
+    control_token: str | None = None,
 ) -> Fake:
     """The session's fake of one vendor, not served yet; a seed dated after the clock's
     start is refused (its awards would lie in the future of every test)."""
@@ -130,7 +139,9 @@ def _build(
         mismatch = clock_mismatch(document, name, clock.now())
         if mismatch is not None:
             pytest.fail(f"fake_seed: {mismatch}", pytrace=False)
-    return Fake(name, clock, seed=document, journal_size=journal_size)
+    return Fake(
+        name, clock, seed=document, journal_size=journal_size, control_token=control_token
+    )
 
 
 @pytest.fixture(scope="session")
@@ -138,8 +149,11 @@ def _smile_session_fake(
     fake_session_clock: ManualClock,
     fake_seed: str | Path | Mapping[str, Any] | None,
     fake_journal_size: int,
+    fake_control_token: str | None,
 ) -> Fake:
-    return _build("smile", fake_session_clock, fake_seed, fake_journal_size)
+    return _build(
+        "smile", fake_session_clock, fake_seed, fake_journal_size, fake_control_token
+    )
 
 
 @pytest.fixture(scope="session")
@@ -147,8 +161,11 @@ def _shopsocially_session_fake(
     fake_session_clock: ManualClock,
     fake_seed: str | Path | Mapping[str, Any] | None,
     fake_journal_size: int,
+    fake_control_token: str | None,
 ) -> Fake:
-    return _build("shopsocially", fake_session_clock, fake_seed, fake_journal_size)
+    return _build(
+        "shopsocially", fake_session_clock, fake_seed, fake_journal_size, fake_control_token
+    )
 
 
 def _served(fake: Fake, host: str) -> Iterator[Fake]:
