@@ -137,9 +137,10 @@ class BaseApp:
         endpoint = None
         try:
             limit = MAX_CONTROL_BODY_BYTES if control else MAX_BODY_BYTES
-            request.max_content_length = limit  # chunked bodies: stop reading past it
             length = get_content_length(environ)  # without building `request.headers`
-            if length is not None and length > limit:
+            if length is None:
+                request.max_content_length = limit  # a chunked body: stop reading past it
+            elif length > limit:
                 raise RequestEntityTooLarge(f"request bodies are at most {limit} bytes")
             if (
                 not control

@@ -23,6 +23,7 @@ from loyaltykit.limits import MAX_DEPTH
 __all__ = ["JSONRefused", "check", "dumps", "encoder", "loads"]
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_PLAIN_STARTS = (b"{", b"[")
 
 
 class JSONRefused(ValueError):
@@ -48,7 +49,12 @@ def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     try:
         # strict decoding: UTF-8 (or the UTF-16/32 that `json.loads` also detects), no
         # surrogates smuggled in as raw bytes
-        text = raw.decode(json.detect_encoding(raw)) if isinstance(raw, bytes) else raw
+        if isinstance(raw, str):
+            text = raw
+        elif raw[:1] in _PLAIN_STARTS:  # the usual body: UTF-8, no byte-order mark
+            text = raw.decode("utf-8")
+        else:
+            text = raw.decode(json.detect_encoding(raw))
         value = _DECODER.decode(text)
     except JSONRefused:
         raise
