@@ -15,6 +15,8 @@ __all__ = [
     "EarningRule",
     "RuleKind",
     "Window",
+    "award_basis",
+    "award_basis_of",
     "points_for",
     "window_end",
     "window_start",
@@ -84,6 +86,30 @@ def points_for(
     else:
         base = (amount or Decimal(0)) * rule.multiplier
     return int((base * tier_multiplier).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def award_basis(rule: EarningRule, amount: Decimal | None, override: int | None) -> str:
+    """What an award was computed from, kept in its transaction's `reference`: the points
+    of a FIXED rule ("points:25", the override or the rule's points) or the amount a
+    MULTIPLIER rule multiplied ("amount:12.50"). With it the journal alone tells whether
+    the award got the member's tier multiplier (see `audit`)."""
+    if rule.kind is RuleKind.FIXED:
+        return f"points:{override if override is not None else rule.points}"
+    return f"amount:{amount if amount is not None else Decimal(0)}"
+
+
+def award_basis_of(reference: str | None) -> tuple[Decimal | None, int | None] | None:
+    """(amount, points override) as `points_for` takes them, from an award's reference;
+    None if the reference records no basis (journals written before it did)."""
+    kind, _, value = (reference or "").partition(":")
+    try:
+        if kind == "points":
+            return None, int(value)
+        if kind == "amount" and Decimal(value).is_finite():
+            return Decimal(value), None
+    except (ArithmeticError, ValueError):
+        return None
+    return None
 
 
 def window_start(window: Window, moment: datetime, zone: tzinfo) -> datetime | None:
