@@ -18,7 +18,14 @@ from loyaltykit.limits import MAX_POINTS, MAX_TOTAL_POINTS
 from loyaltykit.members import MemberProfile
 from loyaltykit.orders import ClawbackPolicy, Order, OrderStatus
 from loyaltykit.referrals import Referral, ReferralStatus
-from loyaltykit.rewards import Fulfillment, PriceKind, RewardOffer, UsageStatus, price_and_value
+from loyaltykit.rewards import (
+    REDEMPTION,
+    Fulfillment,
+    PriceKind,
+    RewardOffer,
+    UsageStatus,
+    price_and_value,
+)
 from loyaltykit.rules import (
     Approval,
     RuleKind,
@@ -32,7 +39,6 @@ if TYPE_CHECKING:
     from loyaltykit._audit_fold import Fold, RefAccount
 
 __all__ = [
-    "REDEMPTION",
     "check_approval",
     "check_award",
     "check_clawback",
@@ -48,9 +54,6 @@ __all__ = [
     "check_uploaded",
     "finish",
 ]
-
-REDEMPTION = "redemption"
-"""The source of a reward bought with points; every other source is free."""
 
 _CREDITS = frozenset({TxnKind.EARN, TxnKind.AWARD})
 _DEBITS = frozenset(
@@ -268,7 +271,7 @@ def _check_redemption(fold: Fold, reward: Fulfillment, offer: RewardOffer) -> No
         fold.fail("inactive_offer", member_id, f"reward {reward.id} of inactive offer {offer.id}")
     if offer.eligible_tiers:
         account = fold.accounts[member_id]
-        held = {fold.tier_of(account, track_id) for track_id in fold.tracks}
+        held = [fold.tier_of(account, track_id) for track_id in fold.tracks]
         if not {t.id for t in held if t is not None} & set(offer.eligible_tiers):
             fold.fail("tier_not_eligible", member_id, f"offer {offer.id} is for other tiers")
     try:
@@ -399,7 +402,9 @@ def check_referral(fold: Fold, previous: Referral | None, referral: Referral) ->
                 f"paid order ({earlier[0]!r})",
             )
         codes = {referral.code} | {
-            f.code for f in fold.fulfillments.values() if f.member_id == receiver_id and f.code
+            f.code
+            for f in fold.fulfillments.values()
+            if f.member_id == receiver_id and f.code and f.source == "referral receiver"
         }
         if not codes & set(order.coupons):
             fold.fail("referral_order", receiver_id, f"order {order.external_id!r} has no code")

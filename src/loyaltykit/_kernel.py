@@ -21,7 +21,7 @@ import attrs
 
 from loyaltykit import _validate as v
 from loyaltykit._atomic import AtomicLock
-from loyaltykit.clock import Clock, SystemClock
+from loyaltykit.clock import Clock, ManualClock, SystemClock, within_range
 from loyaltykit.errors import (
     IdempotencyConflict,
     InvalidArgument,
@@ -30,7 +30,16 @@ from loyaltykit.errors import (
     OfferNotFound,
     RuleNotFound,
 )
-from loyaltykit.events import AwardResolved, KeyRecorded, PeriodRolled, Shortfall
+from loyaltykit.events import (
+    AwardResolved,
+    KeyRecorded,
+    MemberRecorded,
+    OfferDefined,
+    PeriodRolled,
+    RuleDefined,
+    Shortfall,
+    TierDefined,
+)
 from loyaltykit.ledger import (
     AUTO_APPROVE_AT,
     ID,
@@ -46,6 +55,7 @@ from loyaltykit.ledger import (
     from_row,
     to_row,
 )
+from loyaltykit.metadata import checked_metadata
 from loyaltykit.orders import ClawbackPolicy, Order, OrderStatus, clawback_target
 from loyaltykit.rewards import RewardOffer
 from loyaltykit.rules import EarningRule, window_end
@@ -77,12 +87,12 @@ class ProgramKernel:
         started_at: datetime | None = None,
         seed: int | None = None,
     ) -> None:
-        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.clock = clock if clock is not None else SystemClock()
         self.name = name
         self.clawback = ClawbackPolicy(clawback)
         self.timezone = timezone
         self.started_at = (
-            v.moment(started_at, "started_at") if started_at is not None else self.clock.now()
+            v.moment(started_at, "started_at") if started_at is not None else self._now()
         )
         self.seed = seed
         """What the random source of generated codes (coupons, referral codes) was seeded
@@ -91,6 +101,22 @@ class ProgramKernel:
         self._journal: list[object] = []
         self._state = State(self.clawback, timezone)
         self._lock = AtomicLock(self._journal, self._rollback)
+
+    # ================================================================== the clock
+
+    @property
+    def clock(self) -> Clock:
+        """Where the program reads the time (see `loyaltykit.clock`)."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        """Our own clocks always answer an aware UTC instant within range, so the program
+        reads them as they are; any other clock is read through `_checked_now`."""
+        self._clock = clock
+        self._now: Callable[[], datetime] = (
+            clock.now if type(clock) in _TRUSTED_CLOCKS else lambda: _checked_now(clock)
+        )
 
     # ================================================================== journal, fold and undo
 
@@ -115,7 +141,7 @@ class ProgramKernel:
 
     def _begin(self) -> datetime:
         """Read the clock and bring time-driven state up to that instant."""
-        now = self.clock.now()
+        now = self._now()
         due = self._state.due
         if due and due[0][0] <= now:
             self._catch_up(now)
@@ -279,7 +305,7 @@ class ProgramKernel:
         """Run `run` once per key: a retry with the same payload gets the first result."""
         if key is None:
             return run()
-        v.text(key, "idempotency_key", required=True)
+        v.code(key, "idempotency_key")
         printed = repr((kind, *fingerprint))
         known = self._state.keys.get(key)
         if known is not None:
@@ -328,10 +354,10 @@ class ProgramKernel:
     @classmethod
     def replay(cls, events: Iterable[object], clock: Clock | None = None, **settings: Any) -> Self:
         """Build a program by applying `events` to an empty one (no validation: events are
-        facts already decided)."""
+        facts already decided, but metadata is checked and frozen as every command does)."""
         program = cls(clock, **settings)
         for event in events:
-            program._emit(event)
+            program._emit(_with_frozen_metadata(event))
         return program
 
     @classmethod
@@ -405,12 +431,43 @@ def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _mapping(value: object, field: str = "metadata") -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InvalidArgument(field, f"{field} must be a mapping, got {value!r}")
-    return dict(value)
+_TRUSTED_CLOCKS = (ManualClock, SystemClock)
+"""Clocks (these exact types, not subclasses) whose answers need no check."""
+
+
+def _checked_now(clock: Clock) -> datetime:
+    """A foreign clock's answer, refused unless it is an aware datetime within the
+    clock range, and normalised to UTC."""
+    moment = clock.now()
+    if not isinstance(moment, datetime):
+        raise InvalidArgument("clock", f"clock.now() must return a datetime, got {v.shown(moment)}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidArgument(
+            "clock",
+            f"clock.now() returned the naive datetime {moment.isoformat()}; a clock must "
+            "answer timezone-aware instants",
+        )
+    return within_range(moment, "clock")
+
+
+_OWNERS: dict[type, str] = {
+    RuleDefined: "rule",
+    OfferDefined: "offer",
+    TierDefined: "tier",
+    MemberRecorded: "profile",
+}
+"""The events that carry an object with metadata, and the attribute holding it."""
+
+
+def _with_frozen_metadata(event: object) -> object:
+    owner_field = _OWNERS.get(type(event))
+    if owner_field is None:
+        return event
+    owner = getattr(event, owner_field)
+    frozen = checked_metadata(owner.metadata)
+    if frozen is owner.metadata:
+        return event
+    return attrs.evolve(event, **{owner_field: attrs.evolve(owner, metadata=frozen)})  # type: ignore[misc]
 
 
 def _enum(kind: type[Any], value: object, field: str) -> Any:
@@ -418,7 +475,9 @@ def _enum(kind: type[Any], value: object, field: str) -> Any:
         return kind(value)
     except ValueError:
         allowed = ", ".join(str(m.value) for m in kind)
-        raise InvalidArgument(field, f"{field} must be one of {allowed}; got {value!r}") from None
+        raise InvalidArgument(
+            field, f"{field} must be one of {allowed}; got {v.shown(value)}"
+        ) from None
 
 
 def _evolve(obj: T, changes: Mapping[str, Any], what: str) -> T:

@@ -9,9 +9,12 @@ from typing import Any
 
 import attrs
 
+from loyaltykit._validate import shown
 from loyaltykit.errors import InvalidArgument
+from loyaltykit.limits import MAX_POINTS
 
 __all__ = [
+    "REDEMPTION",
     "Fulfillment",
     "FulfillmentStatus",
     "PriceKind",
@@ -19,6 +22,10 @@ __all__ = [
     "UsageStatus",
     "price_and_value",
 ]
+
+
+REDEMPTION = "redemption"
+"""The `Fulfillment.source` of a reward bought with points; every other source is free."""
 
 
 class PriceKind(enum.StrEnum):
@@ -94,8 +101,11 @@ def price_and_value(offer: RewardOffer, points: int | None) -> tuple[int, Decima
         return offer.points_price, offer.value
     if points is None:
         raise InvalidArgument("points", f"offer {offer.id} has a variable price: points required")
-    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
-        raise InvalidArgument("points", f"points must be a positive integer, got {points!r}")
+    if isinstance(points, bool) or not isinstance(points, int) or not 0 < points <= MAX_POINTS:
+        raise InvalidArgument(
+            "points",
+            f"points must be a positive integer up to {MAX_POINTS:,}, got {shown(points)}",
+        )
     if offer.min_points is not None and points < offer.min_points:
         raise InvalidArgument("points", f"points {points} is below the minimum {offer.min_points}")
     if offer.max_points is not None and points > offer.max_points:

@@ -37,9 +37,16 @@ class Mutation:
     why: str
     old: str
     new: str
+    others: tuple[tuple[str, str], ...] = ()
+    """The same change as the code read at other times (before a module split, ...)."""
+
+    def changes(self) -> list[tuple[str, str]]:
+        return [(self.old, self.new), *self.others]
 
 
-M = Mutation
+def M(name: str, why: str, old: str, new: str, *others: tuple[str, str]) -> Mutation:
+    return Mutation(name, why, old, new, others)
+
 MUTATIONS: list[Mutation] = [
     # -- the fold (state.py) -----------------------------------------------------------
     M("pending_untracked", "pending total never grows",
@@ -151,18 +158,14 @@ MUTATIONS: list[Mutation] = [
     M("cap_off_by_one", "one award more than the cap",
       "if count >= cap.max_awards:", "if count > cap.max_awards:"),
     M("inactive_rule_awards", "an inactive rule still awards",
-      "        if not rule.active:\n            raise RuleInactive",
-      "        if False:\n            raise RuleInactive"),
+      'raise RuleInactive(f"rule {rule.id} ({rule.name}) is inactive")', "pass"),
     M("tier_restriction_ignored", "a tier-restricted offer is open to everyone",
       "if offer.eligible_tiers and not set(offer.eligible_tiers) & set(account.tiers.values()):",
       "if False:"),
     M("inactive_offer_redeems", "an inactive offer can still be redeemed",
-      "                if not offer.active:\n                    raise OfferInactive",
-      "                if False:\n                    raise OfferInactive"),
+      'raise OfferInactive(f"offer {offer.id} ({offer.name}) is inactive")', "pass"),
     M("pending_is_spendable", "pending points can be spent",
-      "        if points > account.available:\n            raise InsufficientPoints",
-      "        if points > account.available + account.pending:\n"
-      "            raise InsufficientPoints"),
+      "if points > account.available:\n", "if points > account.available + account.pending:\n"),
     M("redeem_overdraft", "a redemption may overdraw by 50 points",
       "if price > account.available:", "if price > account.available + 50:"),
     M("due_work_exclusive_on_read", "commands see lots due now as still live",
@@ -183,8 +186,7 @@ MUTATIONS: list[Mutation] = [
     M("clawback_repeated", "a partial return claws back again what was already taken",
       "points = max(0, target - order.clawed_back)", "points = max(0, target)"),
     M("refund_keeps_pending", "a refund leaves the order's pending awards pending",
-      "            if row[STATUS] == _ROW_PENDING:\n                self._emit_resolution(row, False,",
-      "            if False:\n                self._emit_resolution(row, False,"),
+      'self._emit_resolution(row, False, now, "order revoked")', "pass"),
     M("idempotency_conflict_ignored", "a key reused with another payload returns the first",
       "if known[0] != printed:", "if False:"),
     M("expired_coupon_used_by_order", "an order uses a reward code past its expiry",
@@ -204,34 +206,50 @@ MUTATIONS: list[Mutation] = [
     M("points_return_beyond_outstanding", "a points return may exceed what the order holds",
       "if points > order.outstanding:", "if points > order.awarded:"),
     M("fixed_rule_earns_on_increase", "an order increase earns the fixed order rules again",
-      "            if not first and rule.kind is RuleKind.FIXED:\n                continue\n", ""),
+      "if not first and rule.kind is RuleKind.FIXED:", "if False:"),
     M("referral_completed_late", "a referral completes on a later order, not the first",
-      "        if paid_before:\n            return\n", ""),
+      "if paid_before:", "if False:"),
     M("zero_point_earn", "an earn of zero points is recorded",
-      "        if type(points) is not int or points <= 0:\n            v.points(points)\n"
-      "        if type(description) is not str:\n            v.text(description, \"description\")"
-      "\n        expires_at = None",
-      "        if type(points) is not int or points < 0:\n            v.points(points)\n"
-      "        if type(description) is not str:\n            v.text(description, \"description\")"
-      "\n        expires_at = None"),
+      "    if type(points) is not int or points <= 0:\n        v.points(points)\n"
+      "    if type(description) is not str:\n        v.text(description, \"description\")"
+      "\n    expires_at = None",
+      "    if type(points) is not int or points < 0:\n        v.points(points)\n"
+      "    if type(description) is not str:\n        v.text(description, \"description\")"
+      "\n    expires_at = None",
+      ("        if type(points) is not int or points <= 0:\n            v.points(points)\n"
+       "        if type(description) is not str:\n"
+       "            v.text(description, \"description\")\n        expires_at = None",
+       "        if type(points) is not int or points < 0:\n            v.points(points)\n"
+       "        if type(description) is not str:\n"
+       "            v.text(description, \"description\")\n        expires_at = None")),
     M("negative_adjust_overdraws", "a negative adjustment may overdraw the balance",
       "if points_change < 0 and -points_change > account.available:",
       "if points_change < 0 and -points_change > account.available + account.pending:"),
 ]
 
 
-def locate(package: Path, snippet: str) -> Path:
-    """The one module of the package holding `snippet` (exactly once overall)."""
-    hits = [
-        (path, path.read_text().count(snippet))
+def _core_modules(package: Path) -> list[Path]:
+    """The core's modules: not the audit and not the testing kit, which judge it."""
+    return [
+        path
         for path in sorted(package.rglob("*.py"))
-        if snippet in path.read_text()
+        if not path.name.startswith(("_audit", "auditing")) and "testing" not in path.parts
     ]
-    total = sum(count for _, count in hits)
-    if total != 1:
+
+
+def locate(package: Path, mutation: Mutation) -> tuple[Path, str, str]:
+    """The one core module holding one of the mutation's snippets (exactly once overall),
+    with that snippet and its replacement."""
+    modules = [(path, path.read_text()) for path in _core_modules(package)]
+    tried = []
+    for old, new in mutation.changes():
+        hits = [(path, text.count(old)) for path, text in modules if old in text]
+        total = sum(count for _, count in hits)
+        if total == 1:
+            return hits[0][0], old, new
         where = ", ".join(f"{p.name} x{c}" for p, c in hits) or "nowhere"
-        raise LookupError(f"snippet found {total} times ({where}): {snippet[:60]!r}")
-    return hits[0][0]
+        tried.append(f"found {total} times ({where}): {old[:60]!r}")
+    raise LookupError("; ".join(tried))
 
 
 RUNNER = """
@@ -265,8 +283,8 @@ def run_one(root: Path, mutation: Mutation | None, tests: str | None) -> tuple[b
         package = Path(tmp) / "loyaltykit"
         shutil.copytree(root / "src" / "loyaltykit", package)
         if mutation is not None:
-            path = locate(package, mutation.old)
-            path.write_text(path.read_text().replace(mutation.old, mutation.new))
+            path, old, new = locate(package, mutation)
+            path.write_text(path.read_text().replace(old, new))
         env = {**os.environ, "PYTHONPATH": tmp, "PYTHONDONTWRITEBYTECODE": "1"}
         if tests is None:
             command = [sys.executable, "-c", RUNNER, tmp, str(root / "tests" / "test_machine.py")]
@@ -293,7 +311,7 @@ def main() -> int:
     missing = 0
     for mutation in chosen:
         try:
-            locate(package, mutation.old)
+            locate(package, mutation)
         except LookupError as exc:
             missing += 1
             print(f"{mutation.name}: {exc}")

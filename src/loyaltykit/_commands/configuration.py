@@ -13,9 +13,10 @@ from typing import Any
 import attrs
 
 from loyaltykit import _validate as v
-from loyaltykit._kernel import ProgramKernel, _enum, _evolve, _mapping
+from loyaltykit._kernel import ProgramKernel, _enum, _evolve
 from loyaltykit.errors import InvalidArgument
 from loyaltykit.events import ReferralRewardsSet, RuleDefined
+from loyaltykit.metadata import checked_metadata
 from loyaltykit.referrals import ReferralRewards
 from loyaltykit.rules import Approval, Cap, EarningRule, RuleKind, Window
 
@@ -52,7 +53,7 @@ def add_rule(
                 points_lifetime,
                 approval,
                 approval_delay,
-                _mapping(metadata),
+                checked_metadata(metadata),
             ),
         )
         self._emit(RuleDefined(rule, now))
@@ -72,8 +73,8 @@ def _checked_rule(self: ProgramKernel, rule: EarningRule) -> EarningRule:
     kind = _enum(RuleKind, rule.kind, "kind")
     approval = _enum(Approval, rule.approval, "approval")
     v.points(rule.points, "points", allow_zero=True)
-    multiplier = v.money(rule.multiplier, "multiplier")
-    v.text(rule.trigger, "trigger", required=True)
+    multiplier = v.multiplier(rule.multiplier, "multiplier")
+    v.code(rule.trigger, "trigger")
     if not isinstance(rule.active, bool):
         raise InvalidArgument("active", f"active must be a boolean, got {rule.active!r}")
     if rule.cap is not None:
@@ -85,7 +86,10 @@ def _checked_rule(self: ProgramKernel, rule: EarningRule) -> EarningRule:
     v.duration(rule.approval_delay, "approval_delay")
     if kind is RuleKind.MULTIPLIER and multiplier == 0:
         raise InvalidArgument("multiplier", "a multiplier rule needs a non-zero multiplier")
-    return attrs.evolve(rule, kind=kind, approval=approval, multiplier=multiplier)
+    metadata = checked_metadata(rule.metadata)
+    return attrs.evolve(
+        rule, kind=kind, approval=approval, multiplier=multiplier, metadata=metadata
+    )
 
 
 def rule(self: ProgramKernel, rule_id: int) -> EarningRule:

@@ -36,8 +36,9 @@ from loyaltykit.ledger import (
     TxnStatus,
     from_row,
 )
+from loyaltykit.limits import MAX_POINTS, MAX_TOTAL_POINTS
 from loyaltykit.orders import Order, OrderStatus
-from loyaltykit.rules import Approval, EarningRule, RuleKind, points_for, window_start
+from loyaltykit.rules import Approval, EarningRule, RuleKind, award_basis, points_for, window_start
 
 _POSTED = TxnStatus.POSTED
 _EARN, _SPEND, _ADJUST = TxnKind.EARN, TxnKind.SPEND, TxnKind.ADJUST
@@ -90,8 +91,10 @@ def _earn(
     account = self._state.accounts.get(member_id) if type(member_id) is int else None
     if account is None or account.disabled:
         account = self._account(member_id)
-    if type(points) is not int or points <= 0:
+    if type(points) is not int or points <= 0 or points > MAX_POINTS:
         v.points(points)
+    if account.earned + account.pending + points > MAX_TOTAL_POINTS:
+        check_room(account, points)
     if type(description) is not str:
         v.text(description, "description")
     expires_at = None
@@ -188,7 +191,7 @@ def _spend(
     account = self._state.accounts.get(member_id) if type(member_id) is int else None
     if account is None or account.disabled:
         account = self._account(member_id)
-    if type(points) is not int or points <= 0:
+    if type(points) is not int or points <= 0 or points > MAX_POINTS:
         v.points(points)
     if type(description) is not str:
         v.text(description, "description")
@@ -267,6 +270,8 @@ def adjust(
                 v.text(note, "note")
             if points_change < 0 and -points_change > account.available:
                 raise InsufficientPoints(member_id, -points_change, account.available)
+            if points_change > 0:
+                check_room(account, points_change, "points_change")
             expires = now + lifetime if lifetime and points_change > 0 else None
             txn = Transaction(
                 self._next_txn(),
@@ -368,17 +373,25 @@ def _award(
     v.text(description, "description")
     due = v.optional_moment(auto_approve_at, "auto_approve_at")
     if order_id is not None:
-        v.text(order_id, "order_id", required=True)
+        v.code(order_id, "order_id")
         existing = self._state.order_awards.get((order_id, rule.id))
         if existing is not None:
             return from_row(self._state.txns[existing - 1])
         order = self._state.orders.get(order_id)
         if order is not None and order.member_id != member_id:
             raise InvalidArgument("order_id", f"order {order_id!r} belongs to another member")
+        if order is not None and order.status in (OrderStatus.REFUNDED, OrderStatus.DELETED):
+            raise InvalidArgument("order_id", f"order {order_id!r} is {order.status}")
     check_cap(self, account, rule, now)
     value = points_for(rule, money, points, self._state.tier_multiplier(account))
     if value <= 0:
         raise InvalidArgument("points", f"rule {rule.id} would award {value} points")
+    field = "points" if rule.kind is RuleKind.FIXED else "amount"
+    if value > MAX_POINTS:
+        raise InvalidArgument(
+            field, f"rule {rule.id} would award {value:,} points, more than {MAX_POINTS:,}"
+        )
+    check_room(account, value, field)
     if order_id is not None and order_id not in self._state.orders:
         self._emit(
             OrderRecorded(
@@ -394,7 +407,19 @@ def _award(
                 )
             )
         )
-    return post_award(self, account, rule, value, now, order_id, description, due)
+    basis = award_basis(rule, money, points)
+    return post_award(self, account, rule, value, now, order_id, description, due, basis)
+
+
+def check_room(account: Account, points: int, field: str = "points") -> None:
+    """Refuse a credit that would take the member's points earned (pending included, which
+    bounds every other running total) past `MAX_TOTAL_POINTS`."""
+    v.total(
+        account.earned + account.pending,
+        points,
+        field,
+        f"member {account.member_id}'s points earned",
+    )
 
 
 def check_cap(self: ProgramKernel, account: Account, rule: EarningRule, now: datetime) -> None:
@@ -420,7 +445,11 @@ def post_award(
     order_id: str | None,
     description: str,
     due: datetime | None,
+    basis: str,
 ) -> Transaction:
+    """Post one award of `value` points; `basis` (see `rules.award_basis`) goes in its
+    reference so the journal shows what the points were computed from."""
+    check_room(account, value)
     if rule.approval is Approval.IMMEDIATE and due is None:
         lifetime = rule.points_lifetime
         # the common award: its row built directly (see `ledger.Row`), one Transaction
@@ -434,7 +463,7 @@ def post_award(
             now + lifetime if lifetime else None,
             rule.id,
             order_id,
-            None,
+            basis,
             description,
             None,
             None,
@@ -459,6 +488,7 @@ def post_award(
         None,
         rule.id,
         order_id,
+        basis,
         description=description,
         auto_approve_at=due,
     )
@@ -507,7 +537,7 @@ def expire_due(self: ProgramKernel, now: datetime | None = None) -> list[Transac
     """
     with self._lock:
         self._write()
-        at = self.clock.now() if now is None else v.moment(now, "now")
+        at = self._now() if now is None else v.moment(now, "now")
         return self._catch_up(at)
 
 

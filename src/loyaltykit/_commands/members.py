@@ -12,10 +12,12 @@ from typing import Any
 import attrs
 
 from loyaltykit import _validate as v
-from loyaltykit._kernel import ProgramKernel, _enum, _evolve, _mapping
+from loyaltykit._kernel import ProgramKernel, _enum, _evolve
 from loyaltykit.errors import DuplicateMember, InvalidArgument, MemberNotFound
 from loyaltykit.events import MemberRecorded
+from loyaltykit.limits import MAX_CODE
 from loyaltykit.members import Member, MemberProfile, MemberState
+from loyaltykit.metadata import checked_metadata
 from loyaltykit.orders import ClawbackPolicy
 
 
@@ -63,14 +65,14 @@ def add_member(
                     birthday,
                     state,
                     None,
-                    _mapping(metadata),
+                    checked_metadata(metadata),
                 ),
             )
             code = referral_code
             if code is None:
                 code = _new_referral_code(self)
             else:
-                v.text(code, "referral_code", required=True)
+                v.code(code, "referral_code")
                 owner = self._state.by_referral_code.get(code)
                 if owner is not None:
                     raise DuplicateMember(
@@ -115,7 +117,7 @@ def _checked_profile(self: ProgramKernel, profile: MemberProfile) -> MemberProfi
     email = v.optional_text(profile.email, "email")
     if email is not None and "@" not in email:
         raise InvalidArgument("email", f"email {email!r} is not an email address")
-    xid = v.optional_text(profile.external_id, "external_id")
+    xid = v.optional_text(profile.external_id, "external_id", bound=MAX_CODE)
     for field in ("first_name", "last_name"):
         value = getattr(profile, field)
         if value is not None:
@@ -124,15 +126,14 @@ def _checked_profile(self: ProgramKernel, profile: MemberProfile) -> MemberProfi
         not isinstance(profile.birthday, date) or isinstance(profile.birthday, datetime)
     ):
         raise InvalidArgument("birthday", f"birthday must be a date, got {profile.birthday!r}")
-    if not isinstance(profile.metadata, dict):
-        raise InvalidArgument("metadata", "metadata must be a mapping")
+    metadata = checked_metadata(profile.metadata)
     owner = self._state.by_email.get(email.lower()) if email else None
     if owner is not None and owner != profile.id:
         raise DuplicateMember(f"email {email!r} already belongs to member {owner}")
     owner = self._state.by_external_id.get(xid) if xid else None
     if owner is not None and owner != profile.id:
         raise DuplicateMember(f"external_id {xid!r} already belongs to member {owner}")
-    return attrs.evolve(profile, state=state)
+    return attrs.evolve(profile, state=state, metadata=metadata)
 
 
 def _new_referral_code(self: ProgramKernel) -> str:

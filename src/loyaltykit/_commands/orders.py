@@ -13,20 +13,24 @@ from decimal import Decimal
 import attrs
 
 from loyaltykit import _validate as v
-from loyaltykit._commands.ledger import check_cap, post_award
+from loyaltykit._commands.ledger import check_cap, check_room, post_award
 from loyaltykit._commands.referrals import complete_referral
 from loyaltykit._kernel import ProgramKernel, _enum
 from loyaltykit.errors import CapReached, InvalidArgument, OrderNotFound, OverReturn
 from loyaltykit.events import FulfillmentUpdated, OrderRecorded
 from loyaltykit.ledger import STATUS, TxnStatus
+from loyaltykit.limits import MAX_POINTS, MAX_TOTAL_POINTS
 from loyaltykit.orders import Order, OrderStatus
 from loyaltykit.rewards import UsageStatus
-from loyaltykit.rules import RuleKind, points_for
+from loyaltykit.rules import RuleKind, award_basis, points_for
 
 ORDER_TRIGGER = "order"
 """Rules with this trigger are the ones `record_order` applies to paid orders."""
 
 _ROW_PENDING = TxnStatus.PENDING.value
+
+MAX_COUPONS = 100
+"""Coupon codes one order update may carry."""
 
 
 def record_order(
@@ -56,7 +60,7 @@ def record_order(
     """
     with self._lock:
         now = self._begin()
-        v.text(external_id, "external_id", required=True)
+        v.code(external_id, "external_id")
         status = _enum(OrderStatus, status, "status")
         money = max(v.money(amount, "amount", allow_negative=True), Decimal(0))
         updated = v.moment(updated_at, "updated_at")
@@ -69,7 +73,11 @@ def record_order(
         )
         if isinstance(coupons, str):
             raise InvalidArgument("coupons", "coupons must be a list of codes")
-        codes = tuple(v.text(c, "coupons", required=True) for c in coupons)
+        if not isinstance(coupons, Sequence):
+            raise InvalidArgument("coupons", "coupons must be a list of codes")
+        if len(coupons) > MAX_COUPONS:
+            raise InvalidArgument("coupons", f"an order carries at most {MAX_COUPONS} coupons")
+        codes = tuple(v.code(c, "coupons") for c in coupons)
         if member_id is not None:
             self._account(member_id)
         previous = self._state.orders.get(external_id)
@@ -113,6 +121,10 @@ def record_order(
                 order = attrs.evolve(order, amount=previous.amount + increase)
         if status is OrderStatus.PAID and order.paid_at is None:
             order = attrs.evolve(order, paid_at=now)
+        v.money(order.amount, "amount")  # an increase must keep the order within range
+        if order.member_id is not None and status is OrderStatus.PAID:
+            earning = increase if was_paid else order.amount
+            _check_order_range(self, order.member_id, earning, first=not was_paid)
         if previous is not None and attrs.evolve(order, recorded_at=previous.recorded_at) == (
             previous
         ):
@@ -131,6 +143,37 @@ def record_order(
         elif was_paid:
             _revoke(self, external_id, now)
         return self._state.orders[external_id]
+
+
+def _check_order_range(
+    self: ProgramKernel, member_id: int, amount: Decimal, *, first: bool
+) -> None:
+    """Refuse, before anything is written, a paid order whose awards could move more than
+    `MAX_POINTS` or take the member's totals past `MAX_TOTAL_POINTS`. It assumes the best
+    multiplier of any tier, since the first award may lift the member's tier."""
+    account = self._state.accounts[member_id]
+    if account.amount_spent + amount > MAX_TOTAL_POINTS:
+        raise InvalidArgument(
+            "amount",
+            f"amount: {amount} more would take member {member_id}'s amount spent past "
+            f"{MAX_TOTAL_POINTS:,}",
+        )
+    best = max([Decimal(1), *(t.multiplier for t in self._state.tiers.values())])
+    most = 0
+    for rule in self._state.rules.values():
+        if rule.trigger != ORDER_TRIGGER or not rule.active:
+            continue
+        if not first and rule.kind is RuleKind.FIXED:
+            continue
+        value = points_for(rule, amount, None, best)
+        if value > MAX_POINTS:
+            raise InvalidArgument(
+                "amount",
+                f"rule {rule.id} could award {value:,} points for this order, more than "
+                f"{MAX_POINTS:,}",
+            )
+        most += value
+    check_room(account, most, "amount")
 
 
 def _earn_for_order(
@@ -159,6 +202,7 @@ def _earn_for_order(
                 order.external_id,
                 f"order {order.external_id}",
                 None,
+                award_basis(rule, amount, None),
             )
 
 
@@ -202,7 +246,7 @@ def return_order(
     """
     with self._lock:
         now = self._begin()
-        v.text(external_id, "external_id", required=True)
+        v.code(external_id, "external_id")
         order = self._state.orders.get(external_id)
         if order is None:
             raise OrderNotFound(external_id)

@@ -11,6 +11,7 @@ from datetime import datetime
 import attrs
 
 from loyaltykit import _validate as v
+from loyaltykit._commands.ledger import check_room
 from loyaltykit._commands.rewards import can_issue, issue
 from loyaltykit._kernel import ProgramKernel
 from loyaltykit.errors import InvalidArgument, MemberNotFound, ReferralNotFound, SelfReferral
@@ -57,6 +58,7 @@ def refer(
             o.member_id == receiver_id and o.status is OrderStatus.PAID for o in st.orders.values()
         ):
             raise InvalidArgument("receiver_id", f"member {receiver_id} already ordered")
+        check_room(receiver, st.referral_rewards.receiver_points, "receiver_id")
         sender_code = st.profiles[sender_id].referral_code
         assert sender_code is not None
         referral = Referral(
@@ -88,6 +90,7 @@ def _reward_side(
     why: str,
 ) -> None:
     if points:
+        check_room(account, points)
         self._emit(
             Transaction(
                 self._next_txn(),

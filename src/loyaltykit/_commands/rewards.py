@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from loyaltykit import _validate as v
-from loyaltykit._kernel import ProgramKernel, _enum, _evolve, _is_id, _lookup, _mapping
+from loyaltykit._kernel import ProgramKernel, _enum, _evolve, _is_id, _lookup
 from loyaltykit.coupons import CouponPool, PoolState
 from loyaltykit.errors import (
     FulfillmentExpired,
@@ -34,7 +34,16 @@ from loyaltykit.events import (
     RewardIssued,
 )
 from loyaltykit.ledger import Account, Transaction, TxnKind, TxnStatus
-from loyaltykit.rewards import Fulfillment, PriceKind, RewardOffer, UsageStatus, price_and_value
+from loyaltykit.limits import MAX_CODE
+from loyaltykit.metadata import checked_metadata
+from loyaltykit.rewards import (
+    REDEMPTION,
+    Fulfillment,
+    PriceKind,
+    RewardOffer,
+    UsageStatus,
+    price_and_value,
+)
 
 _POSTED = TxnStatus.POSTED
 
@@ -54,10 +63,11 @@ def add_pool(
         v.text(name, "name")
         clean = _checked_codes(self, codes, set())
         if prefix is not None:
-            v.text(prefix, "prefix", required=True)
+            v.code(prefix, "prefix")
             if clean:
                 raise InvalidArgument("codes", "a pool has either codes or a prefix, not both")
-        v.points(suffix_length, "suffix_length")
+        room = MAX_CODE - (len(prefix) + 1 if prefix is not None else 0)
+        v.points(suffix_length, "suffix_length", bound=max(room, 1))
         pool = CouponPool(
             self._state.peek_id("pool"),
             name,
@@ -102,13 +112,13 @@ def update_pool(self: ProgramKernel, pool_id: int, **changes: Any) -> CouponPool
 def _checked_codes(self: ProgramKernel, codes: Iterable[str], taken: set[str]) -> tuple[str, ...]:
     """Codes are unique across the whole program: a code is issued at most once."""
     if isinstance(codes, str | bytes) or not isinstance(codes, Iterable):
-        raise InvalidArgument("codes", f"codes must be a list of strings, got {codes!r}")
+        raise InvalidArgument("codes", f"codes must be a list of strings, got {v.shown(codes)}")
     codes = tuple(codes)
     for state in self._state.pools.values():
         taken = taken | set(state.available) | state.issued
     seen: set[str] = set()
     for code in codes:
-        v.text(code, "codes", required=True)
+        v.code(code, "codes")
         if code in seen or code in taken or code in self._state.by_code:
             raise InvalidArgument("codes", f"duplicate coupon code {code!r}")
         seen.add(code)
@@ -177,7 +187,7 @@ def add_offer(
                 active,
                 _tier_ids(eligible_tiers),
                 reward_lifetime,
-                _mapping(metadata),
+                checked_metadata(metadata),
             ),
         )
         self._emit(OfferDefined(offer, now))
@@ -222,6 +232,7 @@ def _checked_offer(self: ProgramKernel, offer: RewardOffer) -> RewardOffer:
         price_kind=kind,
         value=v.money(offer.value, "value"),
         value_per_step=v.money(offer.value_per_step, "value_per_step"),
+        metadata=checked_metadata(offer.metadata),
     )
 
 
@@ -257,9 +268,10 @@ def redeem(
                 raise OfferInactive(f"offer {offer.id} ({offer.name}) is inactive")
             _check_eligible(self, account, offer)
             price, value = price_and_value(offer, points)
+            v.money(value, "points")  # a variable reward's value stays within range
             if price > account.available:
                 raise InsufficientPoints(member_id, price, account.available)
-            return issue(self, account, offer, price, value, now, "redemption")
+            return issue(self, account, offer, price, value, now, REDEMPTION)
 
         return self._idempotent(
             idempotency_key,
@@ -280,6 +292,8 @@ def grant(
         account = self._account(member_id)
         offer = self._offer(offer_id)
         v.text(source, "source", required=True)
+        if source == REDEMPTION:
+            raise InvalidArgument("source", "'redemption' names rewards bought with points")
         return issue(self, account, offer, 0, offer.value, now, source)
 
 
@@ -356,7 +370,7 @@ def use_code(self: ProgramKernel, code: str, *, at: datetime | None = None) -> F
     """Mark the reward holding `code` used (idempotent: a used code stays as it was)."""
     with self._lock:
         now = self._begin()
-        v.text(code, "code", required=True)
+        v.code(code, "code")
         when = v.optional_moment(at, "at") or now
         fulfillment_id = self._state.by_code.get(code)
         if fulfillment_id is None:

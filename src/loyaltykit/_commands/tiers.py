@@ -13,10 +13,11 @@ import attrs
 
 from loyaltykit import _validate as v
 from loyaltykit._commands.members import member_view
-from loyaltykit._kernel import ProgramKernel, _enum, _evolve, _is_id, _lookup, _mapping
+from loyaltykit._kernel import ProgramKernel, _enum, _evolve, _is_id, _lookup
 from loyaltykit.errors import InvalidArgument, TierNotFound, TrackNotFound
 from loyaltykit.events import TierDefined, TierFloorSet, TrackDefined
 from loyaltykit.members import Member
+from loyaltykit.metadata import checked_metadata
 from loyaltykit.rules import Window, window_end, window_start
 from loyaltykit.tiers import Metric, Tier, TierChange, TierProgress, TierTrack
 
@@ -63,9 +64,9 @@ def add_tier(
                 self._state.peek_id("tier"),
                 track_id,
                 name,
-                v.money(threshold, "threshold"),
-                v.money(multiplier, "multiplier"),
-                _mapping(metadata),
+                threshold,  # type: ignore[arg-type]  # checked below
+                multiplier,  # type: ignore[arg-type]
+                checked_metadata(metadata),
             ),
         )
         self._emit(TierDefined(tier, now))
@@ -89,8 +90,9 @@ def _checked_tier(self: ProgramKernel, tier: Tier) -> Tier:
     v.text(tier.name, "name")
     return attrs.evolve(
         tier,
-        threshold=v.money(tier.threshold, "threshold"),
-        multiplier=v.money(tier.multiplier, "multiplier"),
+        threshold=v.threshold(tier.threshold, "threshold"),
+        multiplier=v.multiplier(tier.multiplier, "multiplier"),
+        metadata=checked_metadata(tier.metadata),
     )
 
 
