@@ -12,7 +12,7 @@ import heapq
 from bisect import insort
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -190,6 +190,8 @@ class Fold:
         """An event at `at` finds every earlier due work done (the same instant: only the
         work that comes first at one instant). An expiry's own lot is judged by the expiry
         check (`late_expiry`), not here."""
+        if at.tzinfo is not UTC:
+            self.fail("instant_not_utc", None, f"{type(event).__name__} dated {at.isoformat()}")
         if kind == COMMAND and self._last_due is not None and self._last_due[0] == at:
             kind = self._last_due[1]  # a consequence of the due work just done
         elif kind != COMMAND:

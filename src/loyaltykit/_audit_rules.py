@@ -30,7 +30,6 @@ from loyaltykit.rules import (
     Approval,
     RuleKind,
     award_basis_of,
-    points_for,
     window_end,
     window_start,
 )
@@ -102,7 +101,7 @@ def check_award(fold: Fold, account: RefAccount, txn: Transaction) -> None:
     basis = award_basis_of(txn.reference)
     if basis is not None:
         best = fold.best_multiplier(account)
-        expected = points_for(rule, basis[0], basis[1], best)
+        expected = _points(rule.kind, rule.multiplier, basis, best)
         if expected != txn.points:
             fold.fail(
                 "award_points",
@@ -131,6 +130,20 @@ def check_award(fold: Fold, account: RefAccount, txn: Transaction) -> None:
             fold.fail("award_on_final_order", member_id, f"order {txn.order_id!r} is final")
         if order is not None and order.member_id != member_id:
             fold.fail("order_member", member_id, f"award {txn.id} on another member's order")
+
+
+def _points(
+    kind: RuleKind,
+    multiplier: Decimal,
+    basis: tuple[Decimal | None, int | None],
+    best: Decimal,
+) -> int:
+    """An award's points, computed apart from `rules.points_for`: the base (points, or
+    amount times the rule's multiplier) times the tier multiplier, fractions dropped."""
+    amount, points = basis
+    fixed = kind is RuleKind.FIXED
+    base = Decimal(points or 0) if fixed else (amount or Decimal(0)) * multiplier
+    return int(base * best // 1)
 
 
 def check_approval(fold: Fold, event: AwardResolved, txn: Transaction) -> None:

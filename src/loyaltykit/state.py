@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from bisect import insort
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -574,6 +574,7 @@ class State:
                 value = Decimal(0)
                 end = window_end(track.window, start)
                 if end is not None:  # None: the period would end past the calendar
+                    end = end.astimezone(UTC)  # a local midnight; events carry UTC instants
                     heapq.heappush(self.due, (end, DUE_ROLLOVER, account.member_id, track.id))
             account.metrics[track.id] = (start, value + delta)
             self._evaluate(account, track, at, "metric")

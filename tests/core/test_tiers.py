@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -192,11 +193,17 @@ def test_manual_earn_is_not_multiplied(program: Program, member: Member) -> None
     assert program.earn(member.id, 10).points == 10
 
 
-def test_best_multiplier_across_tracks(program: Program, member: Member) -> None:
-    a = program.add_track(name="a")
-    b = program.add_track(name="b")
-    program.add_tier(a.id, name="a1", threshold=10, multiplier=Decimal("1.2"))
-    program.add_tier(b.id, name="b1", threshold=10, multiplier=Decimal(3))
+@pytest.mark.parametrize("best_first", [True, False])
+def test_best_multiplier_across_tracks(program: Program, member: Member, best_first: bool) -> None:
+    """The best multiplier wins wherever its track sits (neither the first nor the last
+    track's tier wins by position)."""
+    factors = [Decimal(3), Decimal("1.2"), Decimal("1.5")]
+    if not best_first:
+        factors.reverse()
+        factors[0], factors[1] = factors[1], factors[0]  # best in the middle: 1.2, 3, 1.5
+    for n, factor in enumerate(factors):
+        track = program.add_track(name=f"t{n}")
+        program.add_tier(track.id, name=f"tier{n}", threshold=10, multiplier=factor)
     program.earn(member.id, 10)
     rule = program.add_rule(name="r", points=10)
     assert program.award(member.id, rule.id).points == 30
@@ -366,3 +373,35 @@ def test_a_lifetime_track_added_later_counts_the_history(
     spend = program.add_track(name="lifetime spend", metric=Metric.AMOUNT_SPENT)
     spender = program.add_tier(spend.id, name="spender", threshold=50)
     assert program.member(member.id).tiers == {points.id: silver.id, spend.id: spender.id}
+
+
+def test_a_change_dated_in_an_earlier_period_does_not_count(
+    program: Program, member: Member, clock: ManualClock
+) -> None:
+    """With the clock set back into the previous month, points earned then count neither in
+    the month the track is already in nor in a period of their own."""
+    track, silver, _ = ladder(program, window=Window.MONTH)
+    clock.set(datetime(2024, 2, 10, tzinfo=UTC))
+    program.earn(member.id, 60)
+    clock.set(datetime(2024, 1, 20, tzinfo=UTC))  # January: before February's period
+    program.earn(member.id, 60)
+    progress = program.tier_progress(member.id, track)
+    assert progress.value == 60
+    assert tier_of(program, member.id, track) is None  # 120 would have reached silver
+    clock.set(datetime(2024, 2, 20, tzinfo=UTC))
+    assert program.tier_progress(member.id, track).value == 60
+    assert silver not in [c.to_tier for c in program.tier_changes(member.id)]
+
+
+def test_a_period_in_another_timezone_rolls_over_at_a_utc_instant(clock: ManualClock) -> None:
+    """The rollover at a New York midnight is recorded as a UTC instant, so a program and
+    its snapshot agree (it was recorded in local time, and the restored one in UTC)."""
+    program = Program(clock, timezone=ZoneInfo("America/New_York"))
+    member = program.add_member(email="ny@example.com")
+    ladder(program, window=Window.WEEK)
+    program.earn(member.id, 200)
+    clock.set(datetime(2024, 1, 8, 5, tzinfo=UTC))  # Monday 00:00 in New York
+    change = program.tier_changes(member.id)[-1]
+    assert change.reason == "period_end" and change.at.tzinfo is UTC
+    assert change.at == datetime(2024, 1, 8, 5, tzinfo=UTC)
+    assert Program.restore(program.snapshot(), clock).state() == program.state()

@@ -149,9 +149,9 @@ MUTATIONS: list[Mutation] = [
     M("variable_above_max", "a variable offer accepts one step above its maximum",
       "if offer.max_points is not None and points > offer.max_points:",
       "if offer.max_points is not None and points > offer.max_points + offer.step:"),
-    M("fixed_price_from_caller", "a fixed-price offer charges what the caller asks",
-      "        return offer.points_price, offer.value",
-      "        return points or offer.points_price, offer.value"),
+    M("fixed_price_ignores_caller", "a fixed-price offer takes any points the caller names",
+      "if points is not None and points != offer.points_price:",
+      "if points is not None and points < 0:"),
     # -- commands (program.py) ---------------------------------------------------------
     M("cap_window_exclusive", "an award at the window's first instant is not counted",
       "sum(1 for t in times if t >= start)", "sum(1 for t in times if t > start)"),
@@ -196,7 +196,7 @@ MUTATIONS: list[Mutation] = [
       "if fulfillment.expires_at is not None and when >= fulfillment.expires_at:",
       "if fulfillment.expires_at is not None and when > fulfillment.expires_at:"),
     M("self_referral_allowed", "a member can refer themselves",
-      "if receiver_id == sender_id or (", "if False or ("),
+      'raise SelfReferral(f"member {sender_id} cannot refer themselves")', "pass"),
     M("second_referral_allowed", "a member can be referred twice",
       "if receiver_id in st.referral_by_receiver:", "if False:"),
     M("increase_earns_whole_amount", "an order's increase earns on its whole new amount",
@@ -206,16 +206,21 @@ MUTATIONS: list[Mutation] = [
     M("points_return_beyond_outstanding", "a points return may exceed what the order holds",
       "if points > order.outstanding:", "if points > order.awarded:"),
     M("fixed_rule_earns_on_increase", "an order increase earns the fixed order rules again",
-      "if not first and rule.kind is RuleKind.FIXED:", "if False:"),
+      "and (first or rule.kind is not RuleKind.FIXED)", "and True",
+      ("if not first and rule.kind is RuleKind.FIXED:", "if False:")),
     M("referral_completed_late", "a referral completes on a later order, not the first",
       "if paid_before:", "if False:"),
     M("zero_point_earn", "an earn of zero points is recorded",
-      "    if type(points) is not int or points <= 0:\n        v.points(points)\n"
-      "    if type(description) is not str:\n        v.text(description, \"description\")"
-      "\n    expires_at = None",
-      "    if type(points) is not int or points < 0:\n        v.points(points)\n"
-      "    if type(description) is not str:\n        v.text(description, \"description\")"
-      "\n    expires_at = None",
+      "    if type(points) is not int or points <= 0 or points > MAX_POINTS:\n"
+      "        v.points(points)\n    if account.earned",
+      "    if type(points) is not int or points < 0 or points > MAX_POINTS:\n"
+      "        v.points(points)\n    if account.earned",
+      ("    if type(points) is not int or points <= 0:\n        v.points(points)\n"
+       "    if type(description) is not str:\n        v.text(description, \"description\")"
+       "\n    expires_at = None",
+       "    if type(points) is not int or points < 0:\n        v.points(points)\n"
+       "    if type(description) is not str:\n        v.text(description, \"description\")"
+       "\n    expires_at = None"),
       ("        if type(points) is not int or points <= 0:\n            v.points(points)\n"
        "        if type(description) is not str:\n"
        "            v.text(description, \"description\")\n        expires_at = None",

@@ -22,7 +22,7 @@ from loyaltykit.ledger import STATUS, TxnStatus
 from loyaltykit.limits import MAX_POINTS, MAX_TOTAL_POINTS
 from loyaltykit.orders import Order, OrderStatus
 from loyaltykit.rewards import UsageStatus
-from loyaltykit.rules import RuleKind, award_basis, points_for
+from loyaltykit.rules import EarningRule, RuleKind, award_basis, points_for
 
 ORDER_TRIGGER = "order"
 """Rules with this trigger are the ones `record_order` applies to paid orders."""
@@ -145,6 +145,18 @@ def record_order(
         return self._state.orders[external_id]
 
 
+def _order_rules(self: ProgramKernel, *, first: bool) -> list[EarningRule]:
+    """The rules a paid order earns through: the active ones triggered by orders; a later
+    increase of the order only feeds the per-amount (multiplier) ones."""
+    return [
+        rule
+        for rule in self._state.rules.values()
+        if rule.trigger == ORDER_TRIGGER
+        and rule.active
+        and (first or rule.kind is not RuleKind.FIXED)
+    ]
+
+
 def _check_order_range(
     self: ProgramKernel, member_id: int, amount: Decimal, *, first: bool
 ) -> None:
@@ -160,11 +172,7 @@ def _check_order_range(
         )
     best = max([Decimal(1), *(t.multiplier for t in self._state.tiers.values())])
     most = 0
-    for rule in self._state.rules.values():
-        if rule.trigger != ORDER_TRIGGER or not rule.active:
-            continue
-        if not first and rule.kind is RuleKind.FIXED:
-            continue
+    for rule in _order_rules(self, first=first):
         value = points_for(rule, amount, None, best)
         if value > MAX_POINTS:
             raise InvalidArgument(
@@ -182,11 +190,7 @@ def _earn_for_order(
     """Award the order rules; a later increase only feeds the per-amount rules."""
     assert order.member_id is not None
     account = self._state.accounts[order.member_id]
-    for rule in list(self._state.rules.values()):
-        if rule.trigger != ORDER_TRIGGER or not rule.active:
-            continue
-        if not first and rule.kind is RuleKind.FIXED:
-            continue
+    for rule in _order_rules(self, first=first):
         try:
             check_cap(self, account, rule, now)
         except CapReached:
