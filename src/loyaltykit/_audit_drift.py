@@ -118,14 +118,12 @@ def _account(fold: Fold, state: State, policy: ClawbackPolicy, ref: RefAccount) 
         "written_off": account.written_off,
         "amount_spent": account.amount_spent,
         "points_metric": Decimal(account.points_metric),
-        "last_award_id": account.last_award_id,
     }
     ref_totals = {
         "pending": ref.pending,
         "written_off": ref.written_off,
         "amount_spent": ref.totals.get(Metric.AMOUNT_SPENT, Decimal(0)),
         "points_metric": ref.totals.get(Metric.POINTS_EARNED, Decimal(0)),
-        "last_award_id": ref.last_award_id,
     }
     _same(fold, "account_totals", member_id, "totals", kept_totals, ref_totals)
     _same(fold, "member_transactions", member_id, "transaction ids", account.txn_ids, ref.txn_ids)

@@ -80,7 +80,6 @@ class RefAccount:
     floors: dict[int, int] = attrs.field(factory=dict)
     txn_ids: list[int] = attrs.field(factory=list)
     award_times: dict[int, list[datetime]] = attrs.field(factory=dict)
-    last_award_id: int | None = None
 
 
 @attrs.define
@@ -291,8 +290,6 @@ class Fold:
             if txn.expires_at is not None:
                 self.schedule(txn.expires_at, EXPIRY, (txn.id,))
         account.amounts[txn.id] = points
-        if txn.kind is TxnKind.AWARD:
-            account.last_award_id = txn.id
         self.metric(account, Metric.POINTS_EARNED, at, Decimal(points))
 
     def _expire(self, account: RefAccount, txn: Transaction) -> None:
@@ -356,8 +353,8 @@ class Fold:
         account.available -= points - left
 
     def _on_resolved(self, event: AwardResolved) -> None:
-        """Checked, then applied as the program's fold would, even when it breaks a rule
-        (so one forged fact yields one violation, not a cascade)."""
+        """Checked, then applied as the program's fold does: a resolution of an award that
+        is not pending changes nothing (so one forged fact yields one violation)."""
         self.resolutions[event.txn_id] += 1
         txn = self.txns.get(event.txn_id)
         if txn is None:
@@ -365,8 +362,10 @@ class Fold:
             return
         if self.resolutions[event.txn_id] > 1:
             self.fail("resolved_twice", txn.member_id, f"award {event.txn_id} resolved again")
-        elif txn.status is not TxnStatus.PENDING:
+            return
+        if txn.status is not TxnStatus.PENDING:
             self.fail("resolved_non_pending", txn.member_id, f"{txn.kind} {txn.id} not pending")
+            return
         account = self.accounts[txn.member_id]
         account.pending -= txn.points
         status = TxnStatus.POSTED if event.approved else TxnStatus.REJECTED

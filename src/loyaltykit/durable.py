@@ -141,7 +141,7 @@ class CommitLock:
                 program._store.rollback()
                 raise
             length = len(program._journal)
-            self._batch = _Batch(length, program.clock.now().isoformat())
+            self._batch = _Batch(length, program._now().isoformat())
             if self._mark < length:
                 self._mark = length  # the synced events are committed, not this block's
         self._joined = self._batch
@@ -417,7 +417,7 @@ class DurableProgram(Program):
     def _begin_read(self) -> None:
         self._lock.sync()
         due = self._state.due
-        if due and due[0][0] <= self.clock.now():
+        if due and due[0][0] <= self._now():
             self._begin()  # time-driven events are written, once, like any command's
 
     def _rollback(self, mark: int) -> None:

@@ -56,6 +56,7 @@ class _Scan:
         self.totals: dict[int, tuple[int, int, int | None]] = {}
         self.profiles: dict[int, Any] = {}
         self.fulfillments: dict[int, Any] = {}
+        self.resolved: set[int] = set()
 
     def scope(self, member_id: int | None) -> dict[str, Any]:
         return self.scopes.setdefault(member_id, {"groups": {}, "changed": []})
@@ -103,6 +104,9 @@ class _Scan:
 
     def on_resolved(self, event: AwardResolved) -> None:
         txn = self.txns[event.txn_id - 1]
+        if txn.status is not TxnStatus.PENDING or txn.id in self.resolved:
+            return  # as the program's fold: a second resolution changes nothing
+        self.resolved.add(txn.id)
         kind = txn.kind.value
         for member_id in (None, txn.member_id):
             scope = self.scope(member_id)

@@ -321,6 +321,8 @@ class State:
 
     def _on_resolved(self, event: AwardResolved) -> None:
         row = self.txns[event.txn_id - 1]
+        if row[STATUS] != _PENDING:
+            return  # resolved at most once: a second resolution is no fact (the audit says so)
         account = self.accounts[row[MEMBER_ID]]
         account.pending -= row[POINTS]
         resolved = list(row)
