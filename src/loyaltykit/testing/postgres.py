@@ -60,12 +60,27 @@ class Cluster:
             shutil.chown(self.root, "postgres", "postgres")
             self.root.chmod(0o700)
         self._run(
-            "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
-            "-E", "UTF8", "--no-sync", "--locale=C",
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
         )
         self._run(
-            "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w",
-            "-o", f"-k {self.socket_dir} -c listen_addresses='' -c max_connections=60",
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-o",
+            f"-k {self.socket_dir} -c listen_addresses='' -c max_connections=60",
             "start",
         )
         self._running = True

@@ -181,11 +181,16 @@ class TargetedSteps(MachinePlumbing):
 
     @rule(member=MachinePlumbing.members, points=st.integers(1, 300), days=st.sampled_from([0, 5]))
     def spend_a_lot_exactly(self, member: int, points: int, days: int) -> None:
-        """A spend that empties the first lot exactly leaves no empty lot behind."""
+        """Lots are consumed soonest expiry first, then oldest, never-expiring last; a
+        spend that empties the first lot exactly leaves no empty lot behind."""
         lifetime = timedelta(days=days) if days else None
         if self.attempt(self.program.earn, member, points, lifetime=lifetime) is None:
             return
+        self.attempt(self.program.earn, member, points, lifetime=timedelta(days=days + 1))
+        self.attempt(self.program.earn, member, points, lifetime=timedelta(days=1))
         lots = self.program.lots(member)
+        order = [(lot.expires_at is None, lot.expires_at, lot.txn_id) for lot in lots]
+        assert order == sorted(order), f"lots out of consumption order: {lots}"
         if not lots:
             return
         first = lots[0]
@@ -243,30 +248,29 @@ class TargetedSteps(MachinePlumbing):
 
     # -- rewards at their edges --------------------------------------------------------
 
-    @rule(member=MachinePlumbing.members, choice=CHOICE, by_order=st.booleans())
-    def codes_at_their_expiry(self, member: int, choice: int, by_order: bool) -> None:
-        """Two reward codes of one expiry: one works just before that instant, the other
-        not at it, by `use_code` or on an order."""
+    @rule(member=MachinePlumbing.members, choice=CHOICE)
+    def codes_at_their_expiry(self, member: int, choice: int) -> None:
+        """Three reward codes of one expiry: the first works just before that instant; at
+        it, `use_code` refuses the second and an order carrying the third leaves it
+        unused."""
         offers = [o for o in self.simple_offers() if o.pool_id is not None]
         offer = pick(offers, choice)
         if offer is None or not self.active(member):
             return
-        self.fund(member, 2 * offer.points_price)
-        rewards = [self.attempt(self.program.redeem, member, offer.id) for _ in range(2)]
+        self.fund(member, 3 * offer.points_price)
+        rewards = [self.attempt(self.program.redeem, member, offer.id) for _ in range(3)]
         if any(r is None or r.code is None or r.expires_at is None for r in rewards):
             return
         expires_at = rewards[0].expires_at
-        for reward, instant in zip(rewards, (expires_at - TICK, expires_at), strict=True):
-            if not self.move_clock_to(instant):
-                return
-            if by_order:
-                if self.paid_order_for(member, Decimal(20), (reward.code,)) is None:
-                    return
-                used = self.program.fulfillment(reward.id).usage is UsageStatus.USED
-            else:
-                used = self.attempt(self.program.use_code, reward.code) is not None
-            early = instant < expires_at
-            assert used == early, f"code {reward.code!r} expiring {expires_at} at {instant}"
+        if not self.move_clock_to(expires_at - TICK):
+            return
+        assert self.attempt(self.program.use_code, rewards[0].code) is not None
+        if not self.move_clock_to(expires_at):
+            return
+        assert self.attempt(self.program.use_code, rewards[1].code) is None, "used at expiry"
+        if self.paid_order_for(member, Decimal(20), (rewards[2].code,)) is not None:
+            usage = self.program.fulfillment(rewards[2].id).usage
+            assert usage is not UsageStatus.USED, "an order used a code at its expiry"
 
     @rule(member=MachinePlumbing.members, choice=CHOICE, early=st.booleans())
     def pool_at_its_expiry(self, member: int, choice: int, early: bool) -> None:
@@ -307,6 +311,9 @@ class TargetedSteps(MachinePlumbing):
             wrong += [low - offer.step] if offer.min_points is not None else []
             wrong += [low + 1] if offer.step > 1 else []
             right = price = low
+        short = price - 1 - self.spendable(member)
+        if price > 0 and short < 0 and self.attempt(self.program.spend, member, -short):
+            assert self.attempt(self.program.redeem, member, offer.id, points=right) is None
         self.fund(member, max([price, *wrong]))
         for points in wrong:
             if points > 0:
