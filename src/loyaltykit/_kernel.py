@@ -114,9 +114,11 @@ class ProgramKernel:
         """Our own clocks always answer an aware UTC instant within range, so the program
         reads them as they are; any other clock is read through `_checked_now`."""
         self._clock = clock
-        self._now: Callable[[], datetime] = (
-            clock.now if type(clock) in _TRUSTED_CLOCKS else lambda: _checked_now(clock)
-        )
+        self._reader: Clock = clock if type(clock) in _TRUSTED_CLOCKS else _CheckedClock(clock)
+
+    def _now(self) -> datetime:
+        """The clock's instant, checked (see the `clock` setter)."""
+        return self._reader.now()
 
     # ================================================================== journal, fold and undo
 
@@ -141,7 +143,7 @@ class ProgramKernel:
 
     def _begin(self) -> datetime:
         """Read the clock and bring time-driven state up to that instant."""
-        now = self._now()
+        now = self._reader.now()
         due = self._state.due
         if due and due[0][0] <= now:
             self._catch_up(now)
@@ -435,9 +437,20 @@ _TRUSTED_CLOCKS = (ManualClock, SystemClock)
 """Clocks (these exact types, not subclasses) whose answers need no check."""
 
 
+class _CheckedClock:
+    """A foreign clock, read through a check: its answer is refused unless it is an aware
+    datetime within the clock range, and normalised to UTC."""
+
+    __slots__ = ("clock",)
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return _checked_now(self.clock)
+
+
 def _checked_now(clock: Clock) -> datetime:
-    """A foreign clock's answer, refused unless it is an aware datetime within the
-    clock range, and normalised to UTC."""
     moment = clock.now()
     if not isinstance(moment, datetime):
         raise InvalidArgument("clock", f"clock.now() must return a datetime, got {v.shown(moment)}")

@@ -211,9 +211,9 @@ MUTATIONS: list[Mutation] = [
     M("referral_completed_late", "a referral completes on a later order, not the first",
       "if paid_before:", "if False:"),
     M("zero_point_earn", "an earn of zero points is recorded",
-      "    if type(points) is not int or points <= 0 or points > MAX_POINTS:\n"
+      "    if type(points) is not int or points <= 0 or points > _FAST:\n"
       "        v.points(points)\n    if account.earned",
-      "    if type(points) is not int or points < 0 or points > MAX_POINTS:\n"
+      "    if type(points) is not int or points < 0 or points > _FAST:\n"
       "        v.points(points)\n    if account.earned",
       ("    if type(points) is not int or points <= 0:\n        v.points(points)\n"
        "    if type(description) is not str:\n        v.text(description, \"description\")"
