@@ -289,3 +289,20 @@ def test_the_program_stays_writable_after_hostile_input(program: Program, member
             call()
     program.earn(member.id, 5)
     writable(program)
+
+
+def test_an_order_whose_first_award_lifts_the_tier_past_the_limit_is_undone(
+    program: Program, member: Member
+) -> None:
+    track = program.add_track(name="life")
+    program.add_tier(track.id, name="gold", threshold=100, multiplier=MAX_MULTIPLIER)
+    program.add_rule(name="welcome", points=100, trigger="order")  # lifts the member to gold
+    program.add_rule(name="x", kind=RuleKind.MULTIPLIER, multiplier=2, trigger="order")
+    refused(
+        program,
+        lambda: program.record_order(
+            "o", member_id=member.id, amount=10**9, status=OrderStatus.PAID, updated_at=NOW
+        ),
+        "amount",
+    )
+    assert program.orders() == [] and program.member(member.id).tiers[track.id] is None

@@ -457,6 +457,8 @@ def post_award(
 ) -> Transaction:
     """Post one award of `value` points; `basis` (see `rules.award_basis`) goes in its
     reference so the journal shows what the points were computed from."""
+    if value > MAX_POINTS:
+        raise InvalidArgument("amount", f"rule {rule.id} would award {value:,} points")
     check_room(account, value)
     if rule.approval is Approval.IMMEDIATE and due is None:
         lifetime = rule.points_lifetime

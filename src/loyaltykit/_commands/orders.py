@@ -160,9 +160,10 @@ def _order_rules(self: ProgramKernel, *, first: bool) -> list[EarningRule]:
 def _check_order_range(
     self: ProgramKernel, member_id: int, amount: Decimal, *, first: bool
 ) -> None:
-    """Refuse, before anything is written, a paid order whose awards could move more than
-    `MAX_POINTS` or take the member's totals past `MAX_TOTAL_POINTS`. It assumes the best
-    multiplier of any tier, since the first award may lift the member's tier."""
+    """Refuse, before anything is written, a paid order whose awards would move more than
+    `MAX_POINTS` or take the member's totals past `MAX_TOTAL_POINTS` at the member's tier
+    multiplier now. (Should the order's first award lift the tier so that a later one
+    passes the limit, `post_award` refuses it and the lock undoes the whole order.)"""
     account = self._state.accounts[member_id]
     if account.amount_spent + amount > MAX_TOTAL_POINTS:
         raise InvalidArgument(
@@ -170,7 +171,7 @@ def _check_order_range(
             f"amount: {amount} more would take member {member_id}'s amount spent past "
             f"{MAX_TOTAL_POINTS:,}",
         )
-    best = max([Decimal(1), *(t.multiplier for t in self._state.tiers.values())])
+    best = self._state.tier_multiplier(account)
     most = 0
     for rule in _order_rules(self, first=first):
         value = points_for(rule, amount, None, best)
