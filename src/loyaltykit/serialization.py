@@ -18,6 +18,7 @@ from loyaltykit.clock import Clock
 from loyaltykit.errors import InvalidArgument
 from loyaltykit.events import EVENT_TYPES
 from loyaltykit.ledger import Transaction, from_row
+from loyaltykit.metadata import FrozenDict, FrozenList
 from loyaltykit.orders import ClawbackPolicy
 
 if TYPE_CHECKING:
@@ -39,6 +40,13 @@ FORMAT = "loyaltykit.snapshot/1"
 
 converter = cattrs.Converter()
 converter.register_unstructure_hook(Decimal, str)
+# Frozen metadata is written out as plain, changeable JSON data (a document is the caller's).
+converter.register_unstructure_hook(
+    FrozenDict, lambda d: {key: converter.unstructure(value) for key, value in d.items()}
+)
+converter.register_unstructure_hook(
+    FrozenList, lambda items: [converter.unstructure(i) for i in items]
+)
 converter.register_structure_hook(Decimal, lambda value, _: Decimal(str(value)))
 converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
 converter.register_structure_hook(

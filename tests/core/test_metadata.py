@@ -208,3 +208,23 @@ def test_an_aware_non_utc_clock_is_read_in_utc() -> None:
     assert txn.created_at == datetime(2024, 1, 1, 12, tzinfo=UTC)
     assert txn.created_at.tzinfo is UTC and program.started_at.tzinfo is UTC
     assert audit(program) == []
+
+
+def test_documents_hold_plain_data(program: Program) -> None:
+    """A snapshot or state document is the caller's to change: no frozen containers."""
+    program.add_rule(name="r", metadata={"perks": ["a", {"b": [1]}]})
+    for document in (program.snapshot(), program.state()):
+        text = json.dumps(document)
+        copy_ = json.loads(text)
+        assert copy_ == document
+
+        def plain(value: Any) -> None:
+            assert not isinstance(value, FrozenDict | FrozenList), value
+            for inner in (
+                value.values()
+                if isinstance(value, dict)
+                else (value if isinstance(value, list) else ())
+            ):
+                plain(inner)
+
+        plain(document)
