@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Map, MapAdapter
 from werkzeug.wrappers import Request, Response
-from werkzeug.wsgi import get_content_length
 
 from fakeservers._http.access import CONTROL_PREFIX, ControlAccess
 from fakeservers._http.cors import add_cors_headers, preflight_response
@@ -137,10 +136,10 @@ class BaseApp:
         endpoint = None
         try:
             limit = MAX_CONTROL_BODY_BYTES if control else MAX_BODY_BYTES
-            length = get_content_length(environ)  # without building `request.headers`
-            if length is None:
-                request.max_content_length = limit  # a chunked body: stop reading past it
-            elif length > limit:
+            length = environ.get("CONTENT_LENGTH")  # werkzeug reads a malformed one as 0
+            if length is None or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+                request.max_content_length = limit  # a streamed body: stop reading past it
+            elif length.isdigit() and (len(length) > 18 or int(length) > limit):
                 raise RequestEntityTooLarge(f"request bodies are at most {limit} bytes")
             if (
                 not control

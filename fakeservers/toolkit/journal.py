@@ -9,7 +9,8 @@ Bounded whatever the traffic: each request and response body is kept up to
 `JOURNAL_BODY_BYTES` (its full size in `body_size` / `response_body_size`), paths and
 query strings up to `JOURNAL_TEXT_CHARS`, header values up to `JOURNAL_HEADER_CHARS`; and
 the whole journal holds at most `max_bytes` (`DEFAULT_JOURNAL_BYTES`), the oldest entries
-of any tenant dropped first. Credentials are masked (`mask_secret`): `Bearer ****PraT`.
+of any tenant dropped first. Credentials are masked (`mask_secret`) in every entry read:
+`Bearer ****PraT`.
 
 Assertion helpers take a *route*: an endpoint name (`"customer_show"`), a path glob
 (`"/v1/customers/*"`) or a method and a path glob (`"POST /v1/activities"`).
@@ -273,24 +274,36 @@ def mask_secret(value: str) -> str:
     return f"{scheme} ****{kept}" if scheme else f"****{kept}"
 
 
-def _headers(headers: dict[str, str]) -> tuple[dict[str, str], int]:
-    """Headers as the journal keeps them (at most `JOURNAL_HEADERS`, cut to
-    `JOURNAL_HEADER_CHARS`, secrets masked) and their size. `headers` is the caller's own
-    fresh dict, kept as it is when nothing needs changing: on every request, the usual few
-    short headers cost a few C-level passes."""
+def _bounded(headers: dict[str, str]) -> tuple[dict[str, str], int]:
+    """Headers as the journal keeps them (at most `JOURNAL_HEADERS`, each name and value
+    cut to `JOURNAL_HEADER_CHARS`) and their size. `headers` is the caller's own fresh
+    dict, kept as it is when it is small: on every request, the usual few short headers
+    cost two C-level passes."""
     size = sum(map(len, headers)) + sum(map(len, headers.values()))
-    if size > JOURNAL_HEADER_CHARS or len(headers) > JOURNAL_HEADERS:  # one may be too long
-        headers = {
-            name[:JOURNAL_HEADER_CHARS]: value[:JOURNAL_HEADER_CHARS]
-            for name, value in islice(headers.items(), JOURNAL_HEADERS)
-        }
-        size = sum(map(len, headers)) + sum(map(len, headers.values()))
+    if size <= JOURNAL_HEADER_CHARS and len(headers) <= JOURNAL_HEADERS:
+        return headers, size  # no name or value can be too long
+    kept = {
+        name[:JOURNAL_HEADER_CHARS]: value[:JOURNAL_HEADER_CHARS]
+        for name, value in islice(headers.items(), JOURNAL_HEADERS)
+    }
+    return kept, sum(map(len, kept)) + sum(map(len, kept.values()))
+
+
+def _masked(headers: dict[str, str]) -> dict[str, str]:
+    """`headers` with the values of `SECRET_HEADERS` masked: what every reader of the
+    journal gets (masking when an entry is read keeps recording cheap)."""
     secret = SECRET_HEADERS.intersection(headers)
-    if secret:
-        headers = dict(headers)
-        for name in secret:
-            headers[name] = mask_secret(headers[name])
-    return headers, size
+    if not secret:
+        return headers
+    shown = dict(headers)
+    for name in secret:
+        shown[name] = mask_secret(shown[name])
+    return shown
+
+
+def _as_read(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A kept row as readers see it: its request and response headers masked."""
+    return (*row[:7], _masked(row[7]), *row[8:10], _masked(row[10]), *row[11:])
 
 
 _Row = tuple[Any, ...]
@@ -356,8 +369,8 @@ class Journal:
     ) -> None:
         at, tenant, method, path, query, endpoint, headers, body, status, out, answer = fields
         fault, applied = (*outcome, None, None)[:2]
-        headers, header_size = _headers(headers)
-        out, out_size = _headers(out)
+        headers, header_size = _bounded(headers)
+        out, out_size = _bounded(out)
         path, query = path[:JOURNAL_TEXT_CHARS], query[:JOURNAL_TEXT_CHARS]
         kept_body, kept_answer = body[:JOURNAL_BODY_BYTES], answer[:JOURNAL_BODY_BYTES]
         cost = (
@@ -412,7 +425,7 @@ class Journal:
                     (row for queue in self._by_tenant.values() for row, _ in queue),
                     key=lambda row: int(row[0]),
                 )
-        return [Entry(*row) for row in rows]
+        return [Entry(*_as_read(row)) for row in rows]
 
     def entries(
         self,
