@@ -472,3 +472,16 @@ def test_the_fold_takes_a_transaction_as_its_row(program: Program, member: Membe
     state.apply(txn._replace(id=2))
     assert type(state.txns[-1]) is tuple
     assert state.accounts[member.id].available == 20
+
+
+def test_pending_points_cannot_be_spent_or_adjusted_away(program: Program, member: Member) -> None:
+    program.earn(member.id, 10)
+    rule = program.add_rule(name="m", points=50, approval=Approval.MANUAL)
+    program.award(member.id, rule.id)
+    for call in (
+        lambda: program.spend(member.id, 11),
+        lambda: program.adjust(member.id, -11),
+    ):
+        with pytest.raises(InsufficientPoints):
+            call()
+    assert program.member(member.id).balance == 10
