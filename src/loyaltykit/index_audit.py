@@ -184,7 +184,7 @@ def check_indexes(program: Program) -> list[Violation]:
         differ("ledger timeline", member_id, _timeline(None), _timeline(ledger.members[member_id]))
     for member_id, totals in scan.totals.items():
         account = state.accounts.get(member_id)
-        actual = (account.redeemed, account.recovered, account.last_credit_id) if account else None
+        actual = (account.redeemed, account.recovered, account.newest_credit()) if account else None
         differ("redeemed, recovered, last credit", member_id, totals, actual)
 
     owners: list[tuple[str, RecordIndex, dict[int, Any], Any, Callable[[Any], int] | None]] = [

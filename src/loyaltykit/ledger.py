@@ -191,7 +191,8 @@ class Account:
     tier_floors: dict[int, int] = attrs.field(factory=dict)
     metrics: dict[int, tuple[datetime | None, Decimal]] = attrs.field(factory=dict)
     last_credit_id: int | None = None
-    """The latest posted credit (earn, award, positive adjust): a member's last award."""
+    """The latest posted credit other than a plain earn still live as a lot: read
+    `newest_credit()` for the member's latest credit."""
     redeemed: int = 0
     """Points exchanged for rewards (part of `spent`)."""
     recovered: int = 0
@@ -211,6 +212,17 @@ class Account:
             lots.append(key)
         else:
             insort(lots, key)
+
+    def newest_credit(self) -> int | None:
+        """The member's latest posted credit (earn, award, positive adjust): the newer of
+        `last_credit_id` and the newest live never-expiring lot. Plain earns are known
+        only by their lot (see `State.post_plain_credit`), and a lot that is used up
+        records itself in `last_credit_id` as it goes (`consume`)."""
+        last = self.last_credit_id
+        perpetual = self.perpetual
+        if perpetual and (last is None or perpetual[-1] > last):
+            return perpetual[-1]
+        return last
 
     def lot_ids(self) -> list[int]:
         """Live lot ids in consumption order."""
@@ -234,6 +246,11 @@ class Account:
                 else:
                     remaining[lot_id] = left - part
             if emptied:
+                if not keyed:  # a used-up lot may be the newest credit: remember it
+                    newest: int = lots[emptied - 1]  # type: ignore[assignment]
+                    last = self.last_credit_id
+                    if last is None or newest > last:
+                        self.last_credit_id = newest
                 del lots[:emptied]
             if taken == points:
                 break

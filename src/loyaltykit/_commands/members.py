@@ -163,7 +163,7 @@ def member_view(self: ProgramKernel, member_id: int) -> Member:
         dict(account.tiers),
         account.redeemed,
         account.recovered,
-        account.last_credit_id,
+        account.newest_credit(),
     )
 
 
