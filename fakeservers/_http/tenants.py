@@ -7,14 +7,14 @@ historical instants (to reproduce the vendor docs' timestamps) without moving an
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Generic, TypeAlias, TypeVar
 
 import attrs
 
 from fakeservers._http.clock import Clock
-from fakeservers._http.errors import Conflict, UnknownTenant
+from fakeservers._http.errors import Conflict, ParseError, UnknownTenant
 from fakeservers._http.ratelimit import LeakyBucket
 
 __all__ = [
@@ -114,9 +114,14 @@ class TenantRegistry(Generic[P]):
         *,
         rate: float = 10.0,
         capacity: float = 10.0,
+        credential_kinds: Sequence[str] = (SECRET,),
     ) -> None:
         self.factory = factory
         self.clock = clock
+        self.credential_kinds = tuple(credential_kinds)
+        """The kinds a credential may have (the vendor's: Smile has "public_app" too).
+        Any other kind is refused: it would authenticate, yet be nothing the vendor
+        knows and nothing the toolkit's `credential()` looks for."""
         self.limiter = LeakyBucket(clock, rate=rate, capacity=capacity)
         self.keeper: TenantKeeper[P] = TenantKeeper()
         self._tenants: dict[str, Tenant[P]] = {}
@@ -137,6 +142,7 @@ class TenantRegistry(Generic[P]):
             if isinstance(credentials, Mapping)
             else dict.fromkeys(credentials, SECRET)
         )
+        self.check_kinds(kinds.values())
         with self._lock:
             if name in self._tenants:
                 raise Conflict(f"tenant {name!r} already exists")
@@ -152,6 +158,16 @@ class TenantRegistry(Generic[P]):
             self.keeper.seeded(tenant, None)
             self._register(tenant)
             return tenant
+
+    def check_kinds(self, kinds: Iterable[str], field: str = "kind") -> None:
+        """Refuse a credential kind the vendor does not have (`ParseError`)."""
+        for kind in kinds:
+            if kind not in self.credential_kinds:
+                raise ParseError(
+                    field,
+                    "invalid",
+                    f"{field} must be one of {', '.join(self.credential_kinds)}, got {kind!r}",
+                )
 
     def add(self, tenant: Tenant[P]) -> None:
         """Register a tenant built elsewhere, as it is (no seeding, nothing told to the
@@ -172,6 +188,8 @@ class TenantRegistry(Generic[P]):
         would be passed (`Conflict`). The keeper is told of each tenant (`seeded`) before
         any is installed."""
         chosen = list(tenants)
+        for tenant in chosen:
+            self.check_kinds(tenant.credentials.values())
         with self._lock:
             added = sum(1 for tenant in chosen if tenant.name not in self._tenants)
             if len(self._tenants) + added > MAX_TENANTS:
@@ -204,6 +222,7 @@ class TenantRegistry(Generic[P]):
                     self.limiter.forget(credential)
 
     def add_credential(self, name: str, credential: Credential, kind: str = SECRET) -> None:
+        self.check_kinds((kind,))
         with self._lock:
             tenant = self.tenant(name)
             if len(tenant.credentials) >= MAX_TENANT_CREDENTIALS:

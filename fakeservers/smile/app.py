@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fakeservers._http import (
+    SECRET,
     BaseApp,
     Clock,
     ControlViews,
@@ -25,7 +26,11 @@ def create_registry(
 ) -> TenantRegistry[SmileBackend]:
     """A registry over `clock` (default: wall time that the control plane can still move),
     holding the seeded demo tenant unless `demo` is False."""
-    registry = TenantRegistry(SmileBackend.create, clock or OffsetClock(SystemClock()))
+    registry = TenantRegistry(
+        SmileBackend.create,
+        clock or OffsetClock(SystemClock()),
+        credential_kinds=(SECRET, PUBLIC_APP),
+    )
     if demo:
         registry.create(
             DEMO_TENANT,

@@ -244,6 +244,11 @@ def _prepare(
     )
     where = f"tenant {name!r}"
     credentials = read_credentials(data.get("credentials", []), f"{where}: credentials")
+    for kind in credentials.values():
+        require(
+            kind in registry.credential_kinds,
+            f"{where}: credential kinds are {', '.join(registry.credential_kinds)}, not {kind!r}",
+        )
     rate_limited = data.get("rate_limited", False)
     require(isinstance(rate_limited, bool), f"{where}: rate_limited must be true or false")
     require("program" in data, f"{where} has no program snapshot")

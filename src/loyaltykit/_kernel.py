@@ -154,6 +154,11 @@ class ProgramKernel:
         """Reads see time-driven changes too (an expired lot is never reported live)."""
         self._begin()
 
+    def _read_configuration(self) -> None:
+        """Before a read of configuration (rules, offers, pools, tracks, tiers): nothing
+        there is time-driven, so in memory there is nothing to do (a durable program
+        catches up with the commands others committed)."""
+
     def _catch_up(self, now: datetime) -> list[Transaction]:
         """Emit, in time order, every approval, expiry and rollover due at `now`.
 

@@ -420,6 +420,9 @@ class DurableProgram(Program):
         if due and due[0][0] <= self._now():
             self._begin()  # time-driven events are written, once, like any command's
 
+    def _read_configuration(self) -> None:
+        self._lock.sync()
+
     def _rollback(self, mark: int) -> None:
         """Forget the events from `mark` on: rebuild the state from the store's newest
         snapshot at or before that point and the journal after it."""

@@ -223,9 +223,16 @@ class LedgerIndex:
         kind: str = row[KIND]
         status: str = row[STATUS]
         txn_id: int = row[ID]
-        for timeline in (self.program, self.member(row[MEMBER_ID])):
-            if kind in INDEXED_KINDS:
-                timeline.ordered(kind).append(txn_id)
+        member = self.members.get(row[MEMBER_ID])
+        if member is None:
+            member = self.member(row[MEMBER_ID])
+        for timeline in (self.program, member):
+            if kind in INDEXED_KINDS:  # `Timeline.ordered`, inlined (every award comes here)
+                groups = timeline.groups
+                ids = groups.get(kind)
+                if ids is None:
+                    ids = groups[kind] = []
+                ids.append(txn_id)
             if status != _POSTED:
                 timeline.ordered(held(kind)).append(txn_id)
                 timeline.unordered(in_status(status, kind)).add(txn_id)

@@ -281,6 +281,32 @@ def test_reads_see_what_others_committed_unless_stale(
         second.close()
 
 
+def test_configuration_reads_see_what_others_committed(
+    store_url: str, clock: ManualClock
+) -> None:
+    # configuration reads skip the clock in memory (nothing there is time-driven) but a
+    # durable handle still catches up with the store before answering
+    first = Program.open(store_url, clock=clock)
+    second = Program.open(store_url, clock=clock)
+    try:
+        assert second.rules() == [] and second.offers() == [] and second.tracks() == []
+        rule = first.add_rule(name="Signup", points=50)
+        offer = first.add_offer(name="Coffee", points_price=100)
+        track = first.add_track(name="VIP")
+        assert [r.id for r in second.rules()] == [rule.id]
+        assert second.rule(rule.id).name == "Signup"
+        assert [o.id for o in second.offers()] == [offer.id]
+        assert second.offer(offer.id).name == "Coffee"
+        assert [t.id for t in second.tracks()] == [track.id]
+        with second.stale():
+            first.add_rule(name="Review", points=5)
+            assert len(second.rules()) == 1
+        assert len(second.rules()) == 2
+    finally:
+        first.close()
+        second.close()
+
+
 # -- snapshots ----------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from reliability_kit import is_control_error
 from werkzeug.test import Client
@@ -347,6 +347,21 @@ def test_a_refused_tenant_is_not_created(body: dict[str, Any]) -> None:
     assert built.registry.authenticate("fresh") is None
 
 
+def test_a_credential_kind_the_vendor_lacks_is_refused() -> None:
+    # Smile keys are "secret" or "public_app"; ShopSocially has only secret ones
+    from fakeservers.shopsocially import create_app as shopsocially_app
+
+    client = Client(shopsocially_app())
+    body = {"name": "new", "credentials": [{"key": ["p", "k"], "kind": "public_app"}]}
+    response = client.post("/_fake/tenants", json=body)
+    assert response.status_code == 400 and is_control_error(response.json)
+    assert "kind must be one of secret" in response.json["error"]["message"]
+    built = fake()
+    response = Client(built).post("/_fake/tenants", json={
+        "name": "new", "credentials": [{"key": "fresh", "kind": "public_app"}]})
+    assert response.status_code == 201
+
+
 # ------------------------------------------------------------------ the class, generated
 
 
@@ -372,6 +387,7 @@ JUNK = st.one_of(
 
 
 @given(path=st.sampled_from(PATHS), value=JUNK, delete=st.booleans())
+@example(path=("smile", "tenants", 0, "credentials", 0, "kind"), value="0", delete=False)
 def test_any_damage_loads_whole_or_changes_nothing(path: tuple[Any, ...], value: Any,
                                                    delete: bool) -> None:
     built = fake()

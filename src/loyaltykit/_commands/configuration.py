@@ -94,13 +94,13 @@ def _checked_rule(self: ProgramKernel, rule: EarningRule) -> EarningRule:
 
 def rule(self: ProgramKernel, rule_id: int) -> EarningRule:
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         return self._rule(rule_id)
 
 
 def rules(self: ProgramKernel, *, trigger: str | None = None) -> list[EarningRule]:
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         return [r for r in self._state.rules.values() if trigger is None or r.trigger == trigger]
 
 
@@ -128,5 +128,5 @@ def set_referral_rewards(
 
 def referral_rewards(self: ProgramKernel) -> ReferralRewards:
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         return self._state.referral_rewards

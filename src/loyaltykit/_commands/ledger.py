@@ -394,12 +394,13 @@ def _award(
     value = points_for(rule, money, points, self._state.tier_multiplier(account))
     if value <= 0:
         raise InvalidArgument("points", f"rule {rule.id} would award {value} points")
-    field = "points" if rule.kind is RuleKind.FIXED else "amount"
-    if value > MAX_POINTS:
-        raise InvalidArgument(
-            field, f"rule {rule.id} would award {value:,} points, more than {MAX_POINTS:,}"
-        )
-    check_room(account, value, field)
+    if value > _FAST or account.earned > _FAST or account.pending:
+        field = "points" if rule.kind is RuleKind.FIXED else "amount"
+        if value > MAX_POINTS:
+            raise InvalidArgument(
+                field, f"rule {rule.id} would award {value:,} points, more than {MAX_POINTS:,}"
+            )
+        check_room(account, value, field)
     if order_id is not None and order_id not in self._state.orders:
         self._emit(
             OrderRecorded(
@@ -457,9 +458,10 @@ def post_award(
 ) -> Transaction:
     """Post one award of `value` points; `basis` (see `rules.award_basis`) goes in its
     reference so the journal shows what the points were computed from."""
-    if value > MAX_POINTS:
-        raise InvalidArgument("amount", f"rule {rule.id} would award {value:,} points")
-    check_room(account, value)
+    if value > _FAST or account.earned > _FAST or account.pending:
+        if value > MAX_POINTS:
+            raise InvalidArgument("amount", f"rule {rule.id} would award {value:,} points")
+        check_room(account, value)
     if rule.approval is Approval.IMMEDIATE and due is None:
         lifetime = rule.points_lifetime
         # the common award: its row built directly (see `ledger.Row`), one Transaction

@@ -134,13 +134,13 @@ def _pool_state(self: ProgramKernel, pool_id: object) -> PoolState:
 
 def pool(self: ProgramKernel, pool_id: int) -> CouponPool:
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         return _pool_state(self, pool_id).pool
 
 
 def pools(self: ProgramKernel) -> list[CouponPool]:
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         return [s.pool for s in self._state.pools.values()]
 
 
@@ -238,13 +238,13 @@ def _checked_offer(self: ProgramKernel, offer: RewardOffer) -> RewardOffer:
 
 def offer(self: ProgramKernel, offer_id: int) -> RewardOffer:
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         return self._offer(offer_id)
 
 
 def offers(self: ProgramKernel) -> list[RewardOffer]:
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         return list(self._state.offers.values())
 
 

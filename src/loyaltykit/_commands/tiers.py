@@ -98,7 +98,7 @@ def _checked_tier(self: ProgramKernel, tier: Tier) -> Tier:
 
 def track(self: ProgramKernel, track_id: int) -> TierTrack:
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         track = _lookup(self._state.tracks, track_id)
         if track is None:
             raise TrackNotFound(track_id)
@@ -107,13 +107,13 @@ def track(self: ProgramKernel, track_id: int) -> TierTrack:
 
 def tracks(self: ProgramKernel) -> list[TierTrack]:
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         return list(self._state.tracks.values())
 
 
 def tier(self: ProgramKernel, tier_id: int) -> Tier:
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         tier = _lookup(self._state.tiers, tier_id)
         if tier is None:
             raise TierNotFound(tier_id)
@@ -123,7 +123,7 @@ def tier(self: ProgramKernel, tier_id: int) -> Tier:
 def tiers(self: ProgramKernel, track_id: int | None = None) -> list[Tier]:
     """Tiers in ladder order (lowest threshold first), of one track or of all."""
     with self._lock:
-        self._begin_read()
+        self._read_configuration()
         ids = [track_id] if track_id is not None else list(self._state.ladders)
         if track_id is not None and (not _is_id(track_id) or track_id not in self._state.tracks):
             raise TrackNotFound(track_id)

@@ -94,7 +94,7 @@ def render(request: Request, exc: Exception) -> Response | None:
 @pytest.fixture
 def toy() -> tuple[Client, StepClock, ControlPlane[dict[str, Any]]]:
     clock = StepClock()
-    registry = TenantRegistry(factory, clock)
+    registry = TenantRegistry(factory, clock, credential_kinds=("secret", "public_app"))
     registry.create("demo", ["k1"], seeder=seed)
     control = ControlPlane(registry, {"demo": seed})
     url_map = Map([Rule("/whoami", methods=["GET", "POST"], endpoint="whoami"), *control_rules()])
@@ -243,6 +243,15 @@ def test_control_plane_tenants_credentials_rate_limit_and_reset(toy: Any) -> Non
         client.post("/_fake/tenants", json={"credentials": []}).json["error"]["message"]
         == "name is required"
     )
+    # a kind the vendor does not have would authenticate as nothing it knows: refused
+    odd = client.post(
+        "/_fake/tenants", json={"name": "t4", "credentials": [{"key": "k9", "kind": "admin"}]}
+    )
+    assert odd.status_code == 400 and "kind" in odd.json["error"]["message"]
+    assert client.get("/_fake/tenants/t4").status_code == 404
+    odd = client.post("/_fake/tenants/t2/credentials", json={"key": "k9", "kind": "0"})
+    assert odd.status_code == 400
+    assert client.get("/whoami", headers={"X-Key": "k9"}).status_code == 401
     assert client.post("/_fake/tenants/t2/credentials", json={"key": "k3"}).status_code == 201
     assert client.get("/whoami", headers={"X-Key": "k3"}).json["tenant"] == "t2"
     assert client.get("/_fake/tenants/nobody").status_code == 404
