@@ -110,15 +110,21 @@ def zone_to_data(zone: tzinfo) -> str:
 
 
 def zone_from_data(name: str) -> tzinfo:
+    if not isinstance(name, str):
+        raise InvalidArgument("timezone", f"a timezone is a name, got {type(name).__name__}")
     if name == "UTC":
         return UTC
     if name[:1] in "+-" and len(name) == 6:
-        hours, minutes = int(name[1:3]), int(name[4:6])
-        offset = timedelta(hours=hours, minutes=minutes)
-        return timezone(-offset if name[0] == "-" else offset)
+        try:
+            if name[3] != ":" or not (name[1:3] + name[4:6]).isdigit():
+                raise ValueError(name)
+            offset = timedelta(hours=int(name[1:3]), minutes=int(name[4:6]))
+            return timezone(-offset if name[0] == "-" else offset)
+        except ValueError:  # "+ab:cd", or an offset of a day or more
+            raise InvalidArgument("timezone", f"unknown timezone {name!r}") from None
     try:
         return ZoneInfo(name)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, OSError) as exc:
         raise InvalidArgument("timezone", f"unknown timezone {name!r}") from exc
 
 
@@ -136,21 +142,63 @@ def snapshot(program: ProgramKernel) -> dict[str, Any]:
 
 
 def restore(document: Mapping[str, Any], clock: Clock | None = None) -> Program:
+    """Any document is checked before anything is built: a malformed one raises
+    `InvalidArgument` naming what is wrong. Settings left out take their defaults, and a
+    missing `started_at` is the first event's instant (the clock's now for an empty
+    journal), as the fakes' seed files have it."""
     from loyaltykit.program import Program
 
+    if not isinstance(document, Mapping):
+        raise InvalidArgument("document", f"a snapshot is a mapping, got {type(document).__name__}")
     if document.get("format") != FORMAT:
         raise InvalidArgument("format", f"not a loyaltykit snapshot: {document.get('format')!r}")
     settings = document.get("settings", {})
-    zone = zone_from_data(settings.get("timezone", "UTC"))
-    events = [event_from_data(e) for e in document.get("journal", [])]
+    if not isinstance(settings, Mapping):
+        raise InvalidArgument("settings", "settings must be a mapping")
+    journal = document.get("journal", [])
+    if not isinstance(journal, list):
+        raise InvalidArgument("journal", "journal must be a list")
+    for index, data in enumerate(journal):
+        if not isinstance(data, Mapping):
+            raise InvalidArgument("journal", f"journal[{index}] must be a mapping (an event)")
+    zone = zone_from_data(_setting(settings, "timezone", "UTC"))
+    clawback_name = _setting(settings, "clawback", ClawbackPolicy.NEGATIVE_BALANCE.value)
+    try:
+        clawback = ClawbackPolicy(clawback_name)
+    except ValueError:
+        choices = ", ".join(p.value for p in ClawbackPolicy)
+        raise InvalidArgument(
+            "clawback", f"clawback must be one of {choices}, got {clawback_name!r}"
+        ) from None
+    started: str | None = _setting(settings, "started_at", "") or None
+    if started is None and journal and isinstance(journal[0].get("at"), str):
+        started = journal[0]["at"]
+    started_at = None
+    if started is not None:
+        try:
+            started_at = datetime.fromisoformat(started)
+        except ValueError:
+            raise InvalidArgument(
+                "started_at", f"started_at must be an ISO 8601 instant, got {started!r}"
+            ) from None
+    events = [event_from_data(e) for e in journal]
     return Program.replay(
         events,
         clock,
-        name=settings.get("name", ""),
-        clawback=ClawbackPolicy(settings.get("clawback", ClawbackPolicy.NEGATIVE_BALANCE)),
+        name=_setting(settings, "name", ""),
+        clawback=clawback,
         timezone=zone,
-        started_at=datetime.fromisoformat(settings["started_at"]),
+        started_at=started_at,
     )
+
+
+def _setting(settings: Mapping[str, Any], key: str, default: str) -> str:
+    value = settings.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise InvalidArgument(key, f"settings.{key} must be a string, got {type(value).__name__}")
+    return value
 
 
 def state_document(state: State) -> dict[str, Any]:

@@ -191,6 +191,45 @@ def test_restore_refuses_other_documents() -> None:
     assert "something/2" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ([], "document"),
+        ({"format": "loyaltykit.snapshot/1", "settings": 5}, "settings"),
+        ({"format": "loyaltykit.snapshot/1", "journal": {"a": 1}}, "journal"),
+        ({"format": "loyaltykit.snapshot/1", "journal": [5]}, "journal"),
+        ({"format": "loyaltykit.snapshot/1", "settings": {"timezone": 5}}, "timezone"),
+        ({"format": "loyaltykit.snapshot/1", "settings": {"timezone": "+ab:cd"}}, "timezone"),
+        ({"format": "loyaltykit.snapshot/1", "settings": {"timezone": "+25:00"}}, "timezone"),
+        ({"format": "loyaltykit.snapshot/1", "settings": {"timezone": "Mars/Base"}}, "timezone"),
+        ({"format": "loyaltykit.snapshot/1", "settings": {"clawback": "sometimes"}}, "clawback"),
+        ({"format": "loyaltykit.snapshot/1", "settings": {"name": ["x"]}}, "name"),
+        ({"format": "loyaltykit.snapshot/1", "settings": {"started_at": "yesterday"}},
+         "started_at"),
+        ({"format": "loyaltykit.snapshot/1", "settings": {"started_at": 20240101}}, "started_at"),
+        ({"format": "loyaltykit.snapshot/1", "settings": {"started_at": "2024-01-01T00:00:00"}},
+         "started_at"),
+    ],
+)
+def test_restore_refuses_malformed_documents_by_name(document: Any, field: str) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        Program.restore(document, ManualClock(START))
+    assert info.value.field == field
+
+
+def test_restore_fills_in_left_out_settings(program: Program) -> None:
+    clock = ManualClock(START + DAY)
+    empty = Program.restore({"format": "loyaltykit.snapshot/1"}, clock)
+    assert empty.started_at == START + DAY and empty.clawback is ClawbackPolicy.NEGATIVE_BALANCE
+    program.add_rule(name="Signup", points=5)
+    program.add_member(email="x@example.com")
+    doc = program.snapshot()
+    del doc["settings"]
+    restored = Program.restore(doc, clock)
+    assert restored.started_at == datetime.fromisoformat(doc["journal"][0]["at"])
+    assert restored.state() == program.state()
+
+
 def test_restore_refuses_unknown_events(program: Program) -> None:
     doc = program.snapshot()
     doc["journal"].append({"type": "Teleported", "to": "mars"})
