@@ -128,6 +128,10 @@ class State:
         self.due: list[tuple[datetime, int, int, int]] = []
         """One schedule of time-driven work: (when, DUE_*, id, track id or 0), a heap."""
         self.counters: dict[str, int] = {}
+        self._periods: dict[Window, tuple[datetime, datetime]] = {}
+        """A cache, not state (snapshots leave it out): per calendar window, the period
+        (start, end) `_add_metric` last found, so the credits of one period skip the
+        calendar arithmetic (a third of a tier update)."""
         self.ledger_index = LedgerIndex()
         """Paged reads of the ledger (see `indexes`); its runs are caught up by reads."""
         self.member_index = RecordIndex(by_member=False)
@@ -567,8 +571,8 @@ class State:
         for track in self.tracks.values():
             if track.metric is not metric:
                 continue
-            start = window_start(track.window, at, self.zone)
-            if origin is not None and window_start(track.window, origin, self.zone) != start:
+            start = self._period_start(track.window, at)
+            if origin is not None and self._period_start(track.window, origin) != start:
                 continue
             period, value = account.metrics.get(track.id, (None, Decimal(0)))
             if start is not None and start != period:
@@ -581,6 +585,19 @@ class State:
                     heapq.heappush(self.due, (end, DUE_ROLLOVER, account.member_id, track.id))
             account.metrics[track.id] = (start, value + delta)
             self._evaluate(account, track, at, "metric")
+
+    def _period_start(self, window: Window, at: datetime) -> datetime | None:
+        """`window_start(window, at, zone)`: a period runs from its start up to
+        `window_end` of it, which is where the next one starts."""
+        cached = self._periods.get(window)
+        if cached is not None and cached[0] <= at < cached[1]:
+            return cached[0]
+        start = window_start(window, at, self.zone)
+        if start is not None:
+            end = window_end(window, start)
+            if end is not None:
+                self._periods[window] = (start, end)
+        return start
 
     def _on_period_rolled(self, event: PeriodRolled) -> None:
         account = self.accounts[event.member_id]

@@ -7,6 +7,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loyaltykit import (
     AlreadyResolved,
@@ -496,3 +498,29 @@ def test_window_start_in_a_zone_with_daylight_saving() -> None:
     assert start == datetime(2024, 3, 30, 23, 0, tzinfo=UTC)
     end = window_end(Window.DAY, start)  # type: ignore[arg-type]
     assert end == datetime(2024, 3, 31, 22, 0, tzinfo=UTC)
+
+
+@given(
+    zone=st.sampled_from(
+        ["UTC", "Europe/Paris", "America/New_York", "America/Santiago", "Australia/Lord_Howe",
+         "Asia/Kathmandu", "America/Havana"]
+    ),
+    window=st.sampled_from([w for w in Window if w is not Window.LIFETIME]),
+    steps=st.lists(st.integers(min_value=-3 * 3600, max_value=40 * 86400), min_size=1,
+                   max_size=30),
+)
+def test_the_period_cache_agrees_with_window_start(
+    zone: str, window: Window, steps: list[int]
+) -> None:
+    # State._period_start remembers the last period per window; across DST changes (and
+    # zones that skip midnight) it answers exactly what window_start computes afresh
+    from loyaltykit.orders import ClawbackPolicy
+    from loyaltykit.rules import window_start
+    from loyaltykit.state import State
+
+    tz = UTC if zone == "UTC" else ZoneInfo(zone)
+    state = State(ClawbackPolicy.NEGATIVE_BALANCE, tz)
+    at = datetime(2024, 3, 8, tzinfo=UTC)
+    for step in steps:
+        at += timedelta(seconds=step)
+        assert state._period_start(window, at) == window_start(window, at, tz)

@@ -179,7 +179,8 @@ def _layout(cls: type) -> str:
     return ""
 
 
-_TRANSIENT = frozenset({"_handlers"})
+_TRANSIENT = frozenset({"_handlers", "_periods"})
+"""What a snapshot leaves out: the dispatch table and caches."""
 
 
 def state_to_bytes(state: State) -> bytes:
