@@ -68,6 +68,26 @@ def test_a_returned_command_survives_reopening(store_url: str, clock: ManualCloc
         assert audit(again) == []
 
 
+def test_any_text_survives_the_store_as_written(store_url: str, clock: ManualClock) -> None:
+    # quotes, backslashes (which make PostgreSQL's quoting switch to E'...'), a statement
+    # separator, non-ASCII and control characters: stored and read back unchanged
+    texts = [
+        "O'Brien's \\ \"bonus\"",
+        "'; DROP TABLE loyaltykit_events; --",
+        "caf\u00e9 \u2615 \U0001f600 \\x00",
+        "tab\tnew\nline\r\u0007",
+    ]
+    with Program.open(store_url, clock=clock) as program:
+        member = program.add_member(email="o'brien@example.com", metadata={"note": texts[0]})
+        for text in texts:
+            program.earn(member.id, 1, description=text, note=text)
+    with Program.open(store_url, clock=clock) as reopened:
+        got = [t.description for t in reopened.transactions(member.id)]
+        assert got == texts
+        assert reopened.member(member.id).profile.metadata == {"note": texts[0]}
+        assert reopened.member_by_email("o'brien@example.com").id == member.id
+
+
 def test_each_command_is_one_committed_unit(store_url: str, clock: ManualClock) -> None:
     with Program.open(store_url, clock=clock) as program:
         jane = program.add_member(email="jane@example.com")

@@ -7,6 +7,11 @@ writers of one program only: programs in one database write side by side. Readin
 events after taking the lock, in the next statement, sees every commit that released it
 (READ COMMITTED takes a fresh snapshot per statement). The primary key (program, seq)
 stays as a second guard: two writers can never store two events under one number.
+
+The events table has no foreign key to the programs table: checking one locks the
+program's row on every insert, a write of its own that cost a quarter of a command.
+Instead a writer checks, under the lock, that its program still exists (deleting a program
+takes the same lock), so a handle on a deleted program fails instead of writing orphans.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from loyaltykit.errors import InvalidArgument, StoreError
 from loyaltykit.stores.base import (
@@ -46,7 +50,7 @@ CREATE TABLE IF NOT EXISTS loyaltykit_programs (
     settings text NOT NULL
 );
 CREATE TABLE IF NOT EXISTS loyaltykit_events (
-    program_id bigint NOT NULL REFERENCES loyaltykit_programs (id),
+    program_id bigint NOT NULL,
     seq bigint NOT NULL,
     type text NOT NULL,
     body text NOT NULL,
@@ -61,13 +65,19 @@ CREATE TABLE IF NOT EXISTS loyaltykit_snapshots (
     PRIMARY KEY (program_id, seq)
 );
 """
-_NEWS_TEXT = "SELECT seq, type, body FROM loyaltykit_events"
-_NEWS = _NEWS_TEXT + " WHERE program_id = %s AND seq > %s ORDER BY seq"
-_ROW = sql.SQL("({}, {}, {}, {}, {}::timestamptz)")
-_INSERT_AND_COMMIT = sql.SQL(
-    "INSERT INTO loyaltykit_events (program_id, seq, type, body, recorded_at) VALUES {}; COMMIT"
+_NEWS = (
+    "SELECT seq, type, body FROM loyaltykit_events "
+    "WHERE program_id = %s AND seq > %s ORDER BY seq"
 )
-_COMMIT = sql.SQL("COMMIT")
+_PREPARED = (
+    "PREPARE loyaltykit_news (bigint, bigint) AS SELECT seq, type, body FROM "
+    "loyaltykit_events WHERE program_id = $1 AND seq > $2 ORDER BY seq; "
+    "PREPARE loyaltykit_append (bigint, bigint, text, text, timestamptz) AS INSERT INTO "
+    "loyaltykit_events (program_id, seq, type, body, recorded_at) VALUES ($1, $2, $3, $4, $5); "
+    "PREPARE loyaltykit_alive (bigint) AS SELECT count(*) FROM loyaltykit_programs WHERE id = $1"
+)
+"""The two statements of every command, prepared once per connection: parsing and planning
+them afresh cost about a tenth of a command."""
 
 
 class PostgresStore(Store):
@@ -78,6 +88,7 @@ class PostgresStore(Store):
         self.url = _without_password(url)
         self._pid = os.getpid()
         self._db = self._connect()
+        self._prepared = False
         self._create_schema()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -91,7 +102,20 @@ class PostgresStore(Store):
         if self._pid != os.getpid():
             self._pid = os.getpid()
             self._db = self._connect()
+            self._prepared = False
         return self._db
+
+    def _writer(self) -> psycopg.Cursor[Any]:
+        """The writing cursor, with the command statements prepared on its connection
+        (after the schema exists: they name its table)."""
+        db = self._conn()
+        if not self._prepared:
+            with _errors("prepare the statements"):
+                db.execute(_PREPARED)
+            self._cursor = db.cursor()
+            self._escaping = psycopg.pq.Escaping(db.pgconn)
+            self._prepared = True
+        return self._cursor
 
     def _create_schema(self) -> None:
         db = self._conn()
@@ -161,18 +185,25 @@ class PostgresStore(Store):
             return self._conn().execute(_NEWS, (program_id, after)).fetchall()
 
     def begin(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
-        """BEGIN, the lock and the read of new events go out as one simple query (one
-        round trip; both numbers are ints, formatted by this code, never user text); the
-        read runs after the lock is granted, so it sees every commit."""
-        db = self._conn()
+        """BEGIN, the lock, the check that the program still exists and the read of new
+        events go out as one simple query (one round trip; the numbers are ints, formatted
+        by this code, never user text); the read runs after the lock is granted, so it sees
+        every commit."""
+        cursor = self._writer()
+        pid = int(program_id)
         try:
             with _errors("start a write"):
-                cursor = db.execute(
-                    f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_CLASS}, {int(program_id)}); "
-                    f"{_NEWS_TEXT} WHERE program_id = {int(program_id)} AND seq > {int(after)} "
-                    "ORDER BY seq"
+                cursor.execute(
+                    b"BEGIN; SELECT pg_advisory_xact_lock(%d, %d); EXECUTE loyaltykit_alive "
+                    b"(%d); EXECUTE loyaltykit_news (%d, %d)"
+                    % (LOCK_CLASS, pid, pid, pid, int(after)),
+                    prepare=False,
                 )
                 cursor.nextset()
+                cursor.nextset()
+                alive = cursor.fetchone()
+                if not alive or not alive[0]:
+                    raise StoreError(f"program {program_id} was deleted from the store")
                 cursor.nextset()
                 return cursor.fetchall()
         except BaseException:
@@ -183,16 +214,27 @@ class PostgresStore(Store):
         self, program_id: int, first_seq: int, events: Sequence[tuple[str, str, str]]
     ) -> None:
         """The inserts and the COMMIT go out as one simple query, one round trip: the
-        values are composed by psycopg's `sql.Literal` quoting (a pipeline would send as
-        few packets but costs more CPU in psycopg than the round trip it saves)."""
-        db = self._db
-        rows = sql.SQL(", ").join(
-            _ROW.format(program_id, seq, kind, body, at)
+        prepared insert executed once per event, its text arguments quoted by libpq's
+        `PQescapeLiteral` (psycopg's `sql.Literal` composition cost 18 us a command; a
+        pipeline sends as few packets but costs more CPU in psycopg than the round trip it
+        saves)."""
+        cursor = self._cursor
+        escape = self._escaping.escape_literal
+        statements = [
+            b"EXECUTE loyaltykit_append (%d, %d, %s, %s, %s)"
+            % (
+                int(program_id),
+                seq,
+                escape(kind.encode()),
+                escape(body.encode()),
+                escape(at.encode()),
+            )
             for seq, (kind, body, at) in enumerate(events, first_seq)
-        )
+        ]
+        statements.append(b"COMMIT")
         try:
             with _errors("commit"):
-                db.execute(_INSERT_AND_COMMIT.format(rows) if events else _COMMIT)
+                cursor.execute(b"; ".join(statements), prepare=False)
         except BaseException:
             self.rollback()
             raise
