@@ -101,6 +101,9 @@ class CommitLock:
         self._waiting = 0
         self._gathering = False
         """A leader is waiting for commands to join its transaction."""
+        self._enough = MAX_BATCH
+        """While gathering: the number of commands at which the leader stops waiting (a
+        joining command wakes it only then: waking it for each costs a thread switch)."""
         self._last_batch = 1
         """Commands in the last committed transaction (more than one: threads write at once)."""
         """Threads waiting for a transaction to finish (no notify needed when 0)."""
@@ -225,7 +228,7 @@ class CommitLock:
             batch.commands += 1
             if batch.failure is None and not batch.led and batch is self._batch:
                 batch.led = leading = True
-            elif self._gathering:
+            elif self._gathering and batch.commands >= self._enough:
                 with self._gate_lock:
                     self._gate.notify_all()  # the leader counts who joined
         finally:
@@ -276,6 +279,7 @@ class CommitLock:
         lock.release()
         try:
             with gate:
+                self._enough = min(expected, MAX_BATCH)
                 self._gathering = True
                 deadline = time.monotonic() + COMMIT_DELAY
                 while batch.commands < MAX_BATCH:
