@@ -136,15 +136,17 @@ class CommitLock:
         (every command calls this before it reads the clock or emits)."""
         program = self._program
         if self._batch is None:
-            program._check_open()
+            if program._closed:
+                program._check_open()
             news = program._store.begin(program._program_id, program._seq)
-            try:
-                program._fold(news)
-            except BaseException:
-                program._store.rollback()
-                raise
+            if news:  # (nearly always empty with one writer: no call then)
+                try:
+                    program._fold(news)
+                except BaseException:
+                    program._store.rollback()
+                    raise
             length = len(program._journal)
-            self._batch = _Batch(length, program._now().isoformat())
+            self._batch = _Batch(length, program._reader.now().isoformat())
             if self._mark < length:
                 self._mark = length  # the synced events are committed, not this block's
         self._joined = self._batch
@@ -185,9 +187,11 @@ class CommitLock:
                 self._waiting -= 1
 
     def _finish(self, batch: _Batch) -> None:
-        with self._finished_lock:
-            batch.finished = True
-            if self._waiting:
+        batch.finished = True
+        # A waiter counts itself in `_waiting` under the lock before it looks at
+        # `finished`: one that is not counted yet will see it set and not wait.
+        if self._waiting:
+            with self._finished_lock:
                 self._finished.notify_all()
 
     @contextmanager
@@ -317,10 +321,12 @@ class CommitLock:
                 finally:
                     program._rollback(batch.start)
                 return
-            program._committed(len(program._journal))
+            program._seq = seq = program._base + len(program._journal)  # `_committed`
             self._last_batch = batch.commands
             self._finish(batch)
-            program._maybe_checkpoint()
+            every = program._snapshot_every
+            if every and seq - program._snapshot_seq >= every:
+                program._maybe_checkpoint()
         finally:
             if not batch.finished:
                 self._finish(batch)
@@ -401,9 +407,6 @@ class DurableProgram(Program):
             apply(event)
             last = seq
         self._seq = last
-
-    def _committed(self, length: int) -> None:
-        self._seq = self._base + length
 
     def _check_open(self) -> None:
         if self._closed:

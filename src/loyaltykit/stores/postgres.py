@@ -186,9 +186,9 @@ class PostgresStore(Store):
 
     def begin(self, program_id: int, after: int) -> list[tuple[int, str, str]]:
         """BEGIN, the lock and the read of new events (with a row of seq 0 if the program
-        no longer exists) go out as one simple query (one round trip; the numbers are ints, formatted
-        by this code, never user text); the read runs after the lock is granted, so it sees
-        every commit."""
+        no longer exists) go out as one simple query: one round trip. The numbers are
+        ints, formatted by this code, never user text; the read runs after the lock is
+        granted, so it sees every commit."""
         cursor = self._writer()
         pid = int(program_id)
         try:
