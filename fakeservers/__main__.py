@@ -292,6 +292,10 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
     done = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: done.set())
+        # A process started in the background by a shell (`cmd &`, nohup) inherits an
+        # ignored SIGINT, and Python then leaves it ignored: `kill -INT` must still stop
+        # the fakes (cleanly, as Ctrl-C does).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     servers: list[ServerThread] = []
     try:
         servers = start(

@@ -195,3 +195,31 @@ def test_ctrl_c_shuts_down_cleanly() -> None:
     assert "stopping" in out
     assert '"GET /v1/customers/1" 200' in out  # the access log line (INFO by default)
     assert "Traceback" not in out
+
+
+def test_sigint_stops_the_fakes_even_when_started_with_it_ignored() -> None:
+    # a shell's `python -m fakeservers &` (or nohup) starts it with SIGINT ignored
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fakeservers", "--smile-port", "0", "--shopsocially-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=ignore_sigint,
+    )
+    try:
+        assert process.stdout is not None
+        for _ in range(50):
+            if process.stdout.readline().startswith("control plane"):
+                break
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    assert process.returncode == 0
+    assert "stopping" in out
