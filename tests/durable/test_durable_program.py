@@ -426,6 +426,42 @@ def test_threads_commit_together_and_lose_nothing(store_url: str, clock: ManualC
         assert audit(again) == []
 
 
+def test_refused_commands_in_a_shared_commit_leave_the_others_whole(
+    store_url: str, clock: ManualClock
+) -> None:
+    # threads write at once, so their commands share transactions (group commit); every
+    # other spend is refused: it commits nothing, and the commands around it all commit
+    with Program.open(store_url, clock=clock) as program:
+        members = [program.add_member(email=f"g{i}@example.com").id for i in range(8)]
+        refused: list[int] = []
+        errors: list[BaseException] = []
+
+        def work(member_id: int) -> None:
+            try:
+                for _ in range(30):
+                    program.earn(member_id, 3)
+                    try:
+                        program.spend(member_id, 1_000)
+                    except InsufficientPoints:
+                        refused.append(member_id)
+                    program.spend(member_id, 1)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(m,)) for m in members]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and len(refused) == 8 * 30
+        assert all(program.member(m).balance == 60 for m in members)
+    with Program.open(store_url, clock=clock) as again:
+        assert all(again.member(m).balance == 60 for m in members)
+        assert len(again.transactions()) == 8 * 60
+        assert again.state() == replayed(again)
+        assert audit(again) == []
+
+
 def test_a_failed_commit_undoes_the_command(
     sqlite_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
