@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from ss_client import Api
 from werkzeug.test import Client
@@ -173,7 +173,9 @@ def _assert_clean(response: Any, program: Program, before: int) -> None:
     if response.status_code == 308:  # "//" in the path: redirected to the merged path
         assert response.headers["Location"]
         return
-    assert response.status_code in (200, 400, 404), response.get_data(as_text=True)
+    # 405: a segment of "/" collapses the path onto another route ("//" is merged), which
+    # may not take the method (PUT .../transactions// is a PUT on .../transactions/)
+    assert response.status_code in (200, 400, 404, 405), response.get_data(as_text=True)
     assert response.get_json()["success"] is (response.status_code == 200)
     if response.status_code != 200:
         assert len(program.journal()) == before, response.get_json()
@@ -194,6 +196,8 @@ def test_no_form_input_makes_a_500(endpoint: tuple[str, str, str], params: dict[
 
 @given(endpoint=st.sampled_from(ENDPOINTS), params=st.dictionaries(_NAMES, _JSON, max_size=8),
        segment=_TEXT)
+@example(endpoint=("/transactions/<txn_id>", "PUT", "update_transaction"), params={},
+         segment="/")
 def test_no_json_input_makes_a_500(endpoint: tuple[str, str, str], params: dict[str, Any],
                                    segment: str) -> None:
     client, program = _demo()
@@ -305,3 +309,30 @@ def test_lone_surrogates_in_json_are_refused(api: Api, client: Client) -> None:
     assert response.status_code == 400
     assert response.get_json() == {"reason": errors.INVALID_PARAMETERS, "success": False}
     assert api.ok("GET", "/activities") == []
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_form_body_is_read_with_or_without_a_declared_length(chunked: bool) -> None:
+    # a declared Content-Length is read straight from wsgi.input; a chunked body (no
+    # length) goes through werkzeug's reader: both award
+    from io import BytesIO
+
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    client, program = _demo()
+    body = b"user_email=bob%40shopsocially.com&activity_id=shared_photo_via_desktop_or_mobile"
+    environ = EnvironBuilder(
+        path="/v2/loyalty/award", method="POST", headers=DEMO, data=body,
+        content_type="application/x-www-form-urlencoded",
+    ).get_environ()
+    if chunked:
+        del environ["CONTENT_LENGTH"]
+        environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+        environ["wsgi.input_terminated"] = True
+        environ["wsgi.input"] = BytesIO(body)
+    before = len(program.journal())
+    app_iter, status, _headers = run_wsgi_app(client.application, environ)
+    answer = json.loads(b"".join(app_iter))
+    assert status.startswith("200"), answer
+    assert answer["success"] is True and answer["data"]["points"] > 0
+    assert len(program.journal()) > before
