@@ -13,7 +13,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
-    "ci", max_examples=15, stateful_step_count=25, deadline=None,
+    # derandomized: the same examples on every run, so a CI run reproduces what passed
+    # here; `dev` and `deep` explore new ones (and pinned @examples keep what they found)
+    "ci", max_examples=15, stateful_step_count=25, deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", max_examples=60, stateful_step_count=50, deadline=None)
